@@ -1,0 +1,114 @@
+"""The FastAPI application: every `/{service}.{action}` and `/v{X.Y}/{service}.{action}`, any HTTP method.
+
+One catch-all route does what the reference server's `before_request` hook does: parse the path and version,
+read the body (JSON on any method, JSON lines, query-string overrides), authenticate, resolve the endpoint
+version, validate, dispatch, and wrap the result in the envelope. A client's mistake is always a 4xx envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import uuid4
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+
+import api.endpoints  # noqa: F401  (registers the handlers)
+from api.call import HANDLERS, PUBLIC, Call
+from api.context import AppContext
+from api.openapi import openapi_document
+from api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
+from api.validation import validate_request
+from schemas.contract import Version
+from schemas.errors import ApiError
+
+log = logging.getLogger("taskstream.api")
+JSON = "application/json"
+
+
+def _reply(body: bytes, status: int, extra_headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=JSON, headers={"server": "taskstream", **(extra_headers or {})})
+
+
+async def handle(request: Request, ctx: AppContext) -> Response:
+    trx = request.headers.get("x-clearml-trx") or request.headers.get("x-trains-trx")
+    path: RequestPath | None = None
+    resolved: Version | None = None
+    try:
+        path = parse_path(request.url.path, ctx.contract.max_version)
+        data, batched = parse_body(await request.body(), request.headers.get("content-type", ""))
+        data = merge_query(data, list(request.query_params.multi_items()))
+        endpoint = ctx.contract.resolve(path.endpoint, path.requested)
+        handler = HANDLERS.get(path.endpoint)
+        if endpoint is None or handler is None:
+            raise ApiError(404, 0, f"Unable to find endpoint for name {path.endpoint} and version "
+                                   f"{path.requested_text if path.requested_text else ''}")
+        resolved = endpoint.min_version
+        if path.endpoint in PUBLIC:
+            actor = None
+        else:
+            actor = await ctx.auth.authenticate(request.headers.get("authorization"),
+                                                request.cookies.get("clearml_token_basic"))
+        call = Call(endpoint=path.endpoint, requested=path.requested, actor=actor,  # type: ignore[arg-type]
+                    data=validate_request(endpoint, data), ctx=ctx, batched=batched,
+                    idempotency_key=request.headers.get("idempotency-key"), request_id=uuid4().hex)
+        result = await handler(call)
+        cookies = result.pop("__cookies__", None) if isinstance(result, dict) else None
+        response = _reply(envelope(endpoint=path.endpoint, requested_text=path.requested_text,
+                                   requested=path.requested, actual=resolved, data=result, trx=trx), 200)
+        for name, value in (cookies or {}).items():
+            response.set_cookie(name, value, httponly=True)
+        return response
+    except ApiError as error:
+        return _reply(_error_envelope(path, resolved, trx, error), error.code)
+    except Exception as exc:  # an unexpected failure: 500 with the traceback, as the reference server
+        log.exception("unhandled error in %s", request.url.path)
+        error = ApiError(500, 0, str(exc) or type(exc).__name__)
+        return _reply(_error_envelope(path, resolved, trx, error, traceback.format_exc()), 500)
+
+
+def _error_envelope(path: RequestPath | None, resolved: Version | None, trx: str | None, error: ApiError,
+                    stack: str | None = None) -> bytes:
+    if path is None:
+        return envelope(endpoint="", requested_text="1.0", requested=(1, 0), actual=None, data={}, trx=trx,
+                        code=error.code, subcode=error.subcode, msg=error.msg, error_stack=stack)
+    return envelope(endpoint=path.endpoint, requested_text=path.requested_text, requested=path.requested,
+                    actual=resolved, data={}, trx=trx, code=error.code, subcode=error.subcode, msg=error.msg,
+                    error_stack=stack)
+
+
+def create_app(make_context: Any) -> FastAPI:
+    """The app; `make_context` is an async context manager factory yielding the AppContext."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with make_context() as ctx:
+            app.state.ctx = ctx
+            yield
+
+    app = FastAPI(title="taskstream", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> Response:
+        return Response(openapi_document(request.app.state.ctx.contract), media_type=JSON)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="taskstream API")
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"])
+    async def dispatch(request: Request) -> Response:
+        if request.headers.get("content-encoding"):
+            return Response(f"Content encoding is not supported ({request.headers['content-encoding']})",
+                            status_code=415, media_type="text/plain")
+        return await handle(request, request.app.state.ctx)
+
+    @app.options("/{path:path}")
+    async def preflight() -> Response:
+        return Response(b"", status_code=200)
+
+    return app

@@ -1,0 +1,105 @@
+"""The `taskstream` command line: `serve` and `credentials create|list|revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+CONF_SNIPPET = """api {{
+    api_server: "{url}"
+    web_server: "{url}"
+    files_server: "{url}"
+    credentials {{
+        access_key: "{key}"
+        secret_key: "{secret}"
+    }}
+}}"""
+
+
+def _database_url(home: Path) -> tuple[str, object | None]:
+    """TASKSTREAM_DATABASE_URL if set, else an embedded PostgreSQL under `home` (started here)."""
+    url = os.environ.get("TASKSTREAM_DATABASE_URL")
+    if url:
+        return url, None
+    from api.database import EmbeddedPostgres
+
+    embedded = EmbeddedPostgres(home)
+    return embedded.url, embedded
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.server import context_factory, prepare_database
+
+    url, embedded = _database_url(Path(args.home))
+    try:
+        _, boot = asyncio.run(prepare_database(url))
+        api_url = f"http://{args.host}:{args.port}"
+        print(f"taskstream serving the ClearML API at {api_url}  (docs: {api_url}/docs)", flush=True)
+        if getattr(boot, "access_key", None):
+            print(f"access key: {boot.access_key}\nsecret key: {boot.secret_key}  (shown once; "  # type: ignore[attr-defined]
+                  f"`taskstream credentials create` makes more)", flush=True)
+            print("clearml.conf:\n" + CONF_SNIPPET.format(url=api_url, key=boot.access_key,  # type: ignore[attr-defined]
+                                                          secret=boot.secret_key), flush=True)  # type: ignore[attr-defined]
+        else:
+            print("using the existing key pairs (`taskstream credentials list`)", flush=True)
+        app = create_app(context_factory(url))
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def credentials(args: argparse.Namespace) -> int:
+    from api.credentials_cli import run_credentials
+
+    url, embedded = _database_url(Path(args.home))
+    try:
+        return asyncio.run(run_credentials(url, args))
+    finally:
+        if embedded is not None:
+            embedded.stop()  # type: ignore[attr-defined]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskstream",
+        description="An event-sourced server for the ClearML tasks API. Without TASKSTREAM_DATABASE_URL it runs "
+                    "an embedded PostgreSQL with its data under --home.")
+    parser.add_argument("--home", default=os.environ.get("TASKSTREAM_HOME", ".taskstream"),
+                        help="data directory of the embedded PostgreSQL (env TASKSTREAM_HOME, default ./.taskstream)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("serve", help="run the API server (Ctrl-C stops it and the embedded PostgreSQL)")
+    run.add_argument("--host", default=os.environ.get("TASKSTREAM_HOST", "127.0.0.1"),
+                     help="address to listen on (env TASKSTREAM_HOST, default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=int(os.environ.get("TASKSTREAM_PORT", "8008")),
+                     help="port to listen on (env TASKSTREAM_PORT, default 8008)")
+    run.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    run.set_defaults(func=serve)
+    creds = sub.add_parser("credentials", help="manage key pairs (secrets are stored hashed)")
+    actions = creds.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key pair and print it (the secret is shown once)")
+    create.add_argument("--user", default="__admin__", help="user id the key pair belongs to (default __admin__)")
+    actions.add_parser("list", help="list key pairs (never the secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a key pair")
+    revoke.add_argument("access_key")
+    creds.set_defaults(func=credentials)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""`auth.login` (a JWT for the caller, also as the `clearml_token_basic` cookie) and `server.info`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.call import Call, endpoint
+from schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
+
+
+@endpoint("auth.login")
+async def login(call: Call) -> dict[str, Any]:
+    expiration = call.data.get("expiration_sec")
+    token = call.ctx.auth.issue_token(call.actor, expiration if isinstance(expiration, int) else None)
+    return {"token": token, "__cookies__": {"clearml_token_basic": token}}
+
+
+@endpoint("server.info", public=True)
+async def info(call: Call) -> dict[str, Any]:
+    return {"version": SERVER_VERSION, "build": "taskstream", "commit": "", "api_version": TOKEN_API_VERSION}

@@ -1,0 +1,199 @@
+"""The mutating tasks endpoints of the core: create, validate, edit, update, the status calls, reset, delete, ping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.call import Call, endpoint
+from api.context import run_command
+from api.endpoints.task_commands import (
+    change_task, fields_of, require_task_id, run_task_command, text_or_none, update_response,
+)
+from api.endpoints.task_references import check_references
+from api.versions import conform_task_input
+from commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
+from commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
+from commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask
+from commands.session import CommandSession
+from commands.task_document import CREATE_KEYS, EDIT_KEYS
+from schemas.clock import utc_now
+from schemas.events import Event, ParentDeleted
+from schemas.ids import new_id
+
+
+def _task_fields(call: Call, keys: tuple[str, ...]) -> dict[str, Any]:
+    data = conform_task_input(call.data, call.requested)
+    return {k: v for k, v in data.items() if k in keys}
+
+
+@endpoint("tasks.create")
+async def create(call: Call) -> dict[str, Any]:
+    fields = _task_fields(call, CREATE_KEYS)
+    await check_references(call.ctx.pool, call.actor, fields)
+    task_id = new_id()
+    events = decide_create(CreateTask(fields), task_id, call.actor.company, call.actor.user, utc_now())
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        await session.save("task", await session.load("task", task_id, lock=False), events)
+        return {"id": task_id}
+
+    return await run_command(call.ctx, call.actor.company, call.metadata(), work, call.idempotency_key)
+
+
+@endpoint("tasks.validate")
+async def validate(call: Call) -> dict[str, Any]:
+    fields = _task_fields(call, CREATE_KEYS)
+    if isinstance(fields.get("parent"), str) and fields["parent"].startswith("__DELETED__"):
+        fields.pop("parent")
+    prepare_fields(fields, utc_now(), None)
+    await check_references(call.ctx.pool, call.actor, fields)
+    return {}
+
+
+@endpoint("tasks.edit")
+async def edit(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    fields = _task_fields(call, EDIT_KEYS)
+    await check_references(call.ctx.pool, call.actor, fields)
+    command = EditTask(task_id, fields, force=bool(call.data.get("force")))
+    return await run_task_command(call, task_id, lambda doc: decide_edit(doc, command, call.actor.company, utc_now()),
+                                  forced=command.force)
+
+
+@endpoint("tasks.update")
+async def update(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    command = UpdateTask(task_id, call.data)
+    return await run_task_command(call, task_id,
+                                  lambda doc: decide_update(doc, command, call.actor.company, utc_now()))
+
+
+def _status_command(call: Call, name: str) -> ChangeStatus:
+    return ChangeStatus(call=name, task=require_task_id(call), force=bool(call.data.get("force")),
+                        status_reason=text_or_none(call.data.get("status_reason")),
+                        status_message=text_or_none(call.data.get("status_message")))
+
+
+def _status_metadata(command: ChangeStatus) -> dict[str, Any]:
+    return {"forced": command.force, "status_reason": command.status_reason or "",
+            "status_message": command.status_message or ""}
+
+
+def _simple_status_call(name: str) -> None:
+    async def handler(call: Call) -> dict[str, Any]:
+        command = _status_command(call, name)
+
+        def respond(events: list[Event]) -> dict[str, Any]:
+            response = update_response(events)
+            if name == "started":
+                response["started"] = response["updated"]
+            return response
+
+        return await run_task_command(
+            call, command.task, lambda doc: decide_status(doc, command, call.actor.company, utc_now()),
+            respond, **_status_metadata(command))
+
+    endpoint(f"tasks.{name}")(handler)
+
+
+for _name in ("started", "stopped", "failed", "close"):
+    _simple_status_call(_name)
+
+
+@endpoint("tasks.stop")
+async def stop(call: Call) -> dict[str, Any]:
+    command = _status_command(call, "stop")
+    command = ChangeStatus("stop", command.task, command.force, command.status_reason, None)
+    return await run_task_command(
+        call, command.task,
+        lambda doc: decide_stop(doc, command, call.actor.company, call.actor.user_name, utc_now()),
+        **_status_metadata(command))
+
+
+@endpoint("tasks.publish")
+async def publish(call: Call) -> dict[str, Any]:
+    command = _status_command(call, "publish")
+    return await run_task_command(
+        call, command.task, lambda doc: decide_publish(doc, command, call.actor.company, utc_now()),
+        **_status_metadata(command))
+
+
+@endpoint("tasks.completed")
+async def completed(call: Call) -> dict[str, Any]:
+    command = _status_command(call, "completed")
+    publish_after = bool(call.data.get("publish"))
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        stream, events = await change_task(
+            session, command.task, lambda doc: decide_status(doc, command, call.actor.company, utc_now()))
+        published = 0
+        if publish_after:
+            publish_command = ChangeStatus("publish", command.task, command.force, command.status_reason,
+                                           command.status_message)
+            published_events = decide_publish(stream.doc, publish_command, call.actor.company, utc_now())
+            await session.save("task", stream, published_events)
+            events = events + published_events
+            published = 1
+        return {"updated": 1, "published": published, "fields": fields_of(events)}
+
+    return await run_command(call.ctx, call.actor.company, call.metadata(**_status_metadata(command)), work,
+                             call.idempotency_key)
+
+
+@endpoint("tasks.reset")
+async def reset(call: Call) -> dict[str, Any]:
+    command = ResetTask(require_task_id(call), force=bool(call.data.get("force")),
+                        clear_all=bool(call.data.get("clear_all")))
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        children = await _published_children(session, command.task)
+        _, events = await change_task(
+            session, command.task,
+            lambda doc: decide_reset(doc, command, call.actor.company, utc_now(), children))
+        return {**update_response(events), "dequeued": {}, "events": {}, "deleted_models": 0, "urls": {}}
+
+    return await run_command(call.ctx, call.actor.company, call.metadata(forced=command.force), work,
+                             call.idempotency_key)
+
+
+async def _published_children(session: CommandSession, task_id: str) -> int:
+    return int(await session.conn.fetchval(
+        "SELECT count(*) FROM tasks WHERE parent = $1 AND status = 'published'", task_id))
+
+
+@endpoint("tasks.delete")
+async def delete(call: Call) -> dict[str, Any]:
+    command = DeleteTask(require_task_id(call), force=bool(call.data.get("force")),
+                         status_reason=text_or_none(call.data.get("status_reason")),
+                         status_message=text_or_none(call.data.get("status_message")))
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        children = await _published_children(session, command.task)
+        await change_task(session, command.task,
+                          lambda doc: decide_delete(doc, command, call.actor.company, children))
+        updated_children = await _orphan_children(session, command.task)
+        return {"deleted": True, "updated_children": updated_children, "updated_models": 0,
+                "deleted_models": 0, "urls": None}
+
+    return await run_command(call.ctx, call.actor.company, call.metadata(forced=command.force), work,
+                             call.idempotency_key)
+
+
+async def _orphan_children(session: CommandSession, task_id: str) -> int:
+    """Children of a deleted task get `parent = "__DELETED__<id>"`, each as an event of its own stream."""
+    child_ids = [r["id"] for r in await session.conn.fetch(
+        "SELECT id FROM tasks WHERE parent = $1 ORDER BY id", task_id)]
+    for child_id in child_ids:
+        stream = await session.load("task", child_id)
+        if stream.doc is not None and stream.doc.get("parent") == task_id:
+            await session.save("task", stream, [ParentDeleted(set={"parent": f"__DELETED__{task_id}"})])
+    return len(child_ids)
+
+
+@endpoint("tasks.ping")
+async def ping(call: Call) -> dict[str, Any]:
+    command = PingTask(require_task_id(call))
+    await run_task_command(call, command.task, lambda doc: decide_ping(doc, command, call.actor.company, utc_now()))
+    return {}
+

@@ -1,0 +1,43 @@
+"""Wiring the server: database URL (embedded or given) → migrations → first-run data → the app context."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from api.auth import Authenticator
+from api.context import AppContext
+from api.database import bootstrap, create_pool
+from schemas.contract import load_contract
+
+
+def context_factory(database_url: str) -> Callable[[], AbstractAsyncContextManager[AppContext]]:
+    """What the app's lifespan opens: a pool on the (already migrated) database and the parsed contract."""
+
+    @asynccontextmanager
+    async def make_context() -> AsyncIterator[AppContext]:
+        pool = await create_pool(database_url)
+        try:
+            token_secret = await pool.fetchval("SELECT value FROM settings WHERE key = 'token_secret'")
+            yield AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, token_secret))
+        finally:
+            await pool.close()
+
+    return make_context
+
+
+async def prepare_database(database_url: str) -> tuple[list[str], object]:
+    """Apply migrations and create the first-run data; returns (applied migrations, Bootstrap)."""
+    import asyncpg
+
+    from api.database import migrate
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        applied = await migrate(conn)
+        boot = await bootstrap(conn, os.environ.get("TASKSTREAM_ACCESS_KEY"),
+                               os.environ.get("TASKSTREAM_SECRET_KEY"))
+        return applied, boot
+    finally:
+        await conn.close()

@@ -1,0 +1,72 @@
+"""Request validation driven by the contract's request schema, with the reference server's messages (§1.8).
+
+Top-level fields only, as the reference request models do: required fields, JSON types (ints coerced with int(),
+booleans by truthiness), enums, minimum list lengths. Unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.contract import Endpoint
+from schemas.errors import validation_error
+
+_TYPE_NAMES = {"string": "str", "integer": "int", "number": "float", "array": "list", "object": "dict"}
+
+
+def _resolve(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/definitions/"):
+        return {**definitions.get(ref.rsplit("/", 1)[1], {}), **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _coerce(name: str, value: Any, schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return value
+    if kind == "boolean":
+        return bool(value)
+    if kind == "integer":
+        if isinstance(value, bool):
+            return int(value)
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise validation_error(f"invalid literal for int() with base 10: '{value}'") from exc
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    expected = {"string": str, "array": list, "object": dict, "number": float}.get(str(kind))
+    if expected is not None and not isinstance(value, expected):
+        raise validation_error(f'value is wrong, expected type "{_TYPE_NAMES[str(kind)]}" {value}')
+    if "enum" in schema and value not in schema["enum"]:
+        raise validation_error(f"value '{value}' is not a valid choice.")
+    if kind == "array" and len(value) < schema.get("minItems", 0):
+        raise validation_error(f"value '{value}' length is lower than allowed minimum '{schema['minItems']}'.")
+    return value
+
+
+def validate_request(endpoint: Endpoint, data: dict[str, Any]) -> dict[str, Any]:
+    """The request data with types coerced; raises 400/12 on the first invalid field."""
+    if not endpoint.validate:
+        return data
+    schema = endpoint.request_schema
+    properties: dict[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    result = dict(data)
+    for name in required:
+        if name not in data:
+            prop = _resolve(properties.get(name, {}), endpoint.definitions)
+            if prop.get("type") == "array" and prop.get("minItems"):
+                raise validation_error(f"error for field '{name}'. value '[]' length is lower than allowed "
+                                       f"minimum '{prop['minItems']}'.")
+            raise validation_error(f"error for field '{name}'. field is required!")
+    for name, value in data.items():
+        if name not in properties:
+            continue
+        if value is None:
+            if name in required:
+                raise validation_error("field is required!")
+            continue
+        result[name] = _coerce(name, value, _resolve(properties[name], endpoint.definitions))
+    return result

@@ -1,0 +1,55 @@
+"""`evolve(state, event) -> state`: how a task's document follows from its events. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from schemas.events import Event, ProjectCreated, TaskChanged, TaskCreated, TaskDeleted
+
+
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path, creating the objects on the way."""
+    *parents, leaf = path.split(".")
+    node = doc
+    for key in parents:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    node[leaf] = copy.deepcopy(value)
+
+
+def unset_path(doc: dict[str, Any], path: str) -> None:
+    *parents, leaf = path.split(".")
+    node: Any = doc
+    for key in parents:
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(leaf, None)
+
+
+def apply_changes(doc: dict[str, Any], changes: TaskChanged) -> dict[str, Any]:
+    new = copy.deepcopy(doc)
+    for path, value in changes.set.items():
+        set_path(new, path, value)
+    for path in changes.unset:
+        unset_path(new, path)
+    return new
+
+
+def evolve(state: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
+    """The document after `event`; None once the task is deleted."""
+    if isinstance(event, TaskCreated):
+        return copy.deepcopy(event.task)
+    if isinstance(event, ProjectCreated):
+        return copy.deepcopy(event.project)
+    if isinstance(event, TaskDeleted):
+        return None
+    if isinstance(event, TaskChanged):
+        if state is None:
+            raise ValueError(f"{event.type_name()} on a stream with no state")
+        return apply_changes(state, event)
+    return state

@@ -1,0 +1,107 @@
+"""One command, one transaction: lock the stream, load its state, decide, append, project, commit.
+
+`CommandSession` is the unit of work the handlers use. Its rules keep the log's guarantees:
+* a stream is locked (transaction-level advisory lock, which assigns no transaction id) before its state is read
+  and before anything is written, so commands on one task are serialised and decide on its latest version (G1),
+  and log order by transaction id keeps per-task order (see `commands.store`);
+* the events, the read-model rows (inline projectors) and the idempotency record commit together or not at all (G3);
+* read-your-writes holds: the read model is updated in the same transaction (G7).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+
+from commands import store
+from commands.evolve import evolve
+from schemas.events import Event
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who calls: the identity of the credentials or token."""
+
+    company: str
+    user: str
+    user_name: str = ""
+    role: str = "user"
+    company_name: str = ""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream's state as a handler sees it: the document (None if it does not exist) and its version."""
+
+    id: str
+    doc: dict[str, Any] | None
+    version: int
+
+
+class StateStore(Protocol):
+    """The inline projector of a stream type: loads current state and writes the read model (projections/)."""
+
+    async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None: ...
+
+    async def project(
+        self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None
+    ) -> None: ...
+
+
+@dataclass
+class CommandSession:
+    conn: asyncpg.Connection
+    stores: dict[str, StateStore]
+    metadata: dict[str, Any]
+    appended: list[tuple[str, list[Event]]] = field(default_factory=list)
+
+    async def lock(self, stream_id: str) -> None:
+        """Take the stream's lock for the rest of the transaction (waits for the current holder)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock($1)", store.stream_lock_key(stream_id))
+
+    async def load(self, kind: str, stream_id: str, lock: bool = True) -> Stream:
+        if lock:
+            await self.lock(stream_id)
+        loaded = await self.stores[kind].load(self.conn, stream_id)
+        if loaded is None:
+            return Stream(stream_id, None, 0)
+        return Stream(stream_id, loaded[0], loaded[1])
+
+    async def save(
+        self, kind: str, stream: Stream, events: list[Event], metadata: dict[str, Any] | None = None
+    ) -> Stream:
+        """Append `events` at the stream's next versions and project the new state; returns it."""
+        if not events:
+            return stream
+        await store.append(self.conn, stream.id, stream.version, events, {**self.metadata, **(metadata or {})})
+        doc = stream.doc
+        for event in events:
+            doc = evolve(doc, event)
+        version = stream.version + len(events)
+        await self.stores[kind].project(self.conn, stream.id, version, doc)
+        self.appended.append((stream.id, events))
+        return Stream(stream.id, doc, version)
+
+
+async def record_idempotent_response(
+    conn: asyncpg.Connection, company: str, key: str, endpoint: str, response: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Store the response for an idempotency key; if a concurrent twin stored one first, return that instead."""
+    inserted = await conn.fetchval(
+        """INSERT INTO idempotency_keys (company, key, endpoint, response) VALUES ($1, $2, $3, $4::jsonb)
+        ON CONFLICT (company, key) DO NOTHING RETURNING true""",
+        company, key, endpoint, json.dumps(response, default=str),
+    )
+    if inserted:
+        return None
+    return await stored_response(conn, company, key)
+
+
+async def stored_response(conn: asyncpg.Connection, company: str, key: str) -> dict[str, Any] | None:
+    raw = await conn.fetchval(
+        "SELECT response FROM idempotency_keys WHERE company = $1 AND key = $2", company, key
+    )
+    return None if raw is None else dict(json.loads(raw))

@@ -1,0 +1,191 @@
+"""Turning request fields into task-document fields, as the reference server stores them (§3, §5.9 steps 2–8).
+
+Pure functions: they validate shapes (400/800 data validation, 400/16 tag prefix, 400/12 empty names) and apply
+the legacy conversions. References to other entities (parent, project, models) are checked by the handler.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from schemas.clock import iso
+from schemas.errors import ApiError, validation_error
+
+SCRIPT_KEYS = ("binary", "repository", "tag", "branch", "version_num", "entry_point", "working_dir",
+               "requirements", "diff")
+EXECUTION_KEYS = ("test_split", "parameters", "model_desc", "model_labels", "artifacts", "framework", "queue")
+CREATE_KEYS = ("name", "type", "tags", "system_tags", "comment", "parent", "project", "output_dest", "execution",
+               "script", "hyperparams", "configuration", "models", "container", "runtime")
+EDIT_KEYS = (*CREATE_KEYS, "status")
+ARTIFACT_KEYS = ("key", "type", "mode", "uri", "hash", "content_size", "timestamp", "type_data", "display_data")
+
+
+def default_execution() -> dict[str, Any]:
+    return {"test_split": 0, "parameters": {}, "model_desc": {}, "model_labels": {}, "artifacts": []}
+
+
+def default_script() -> dict[str, Any]:
+    return {"binary": "python", "repository": "", "entry_point": "", "requirements": {}}
+
+
+def data_error(**data: Any) -> ApiError:
+    return ApiError(400, 800, None, **data)
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise data_error(name="StringField only accepts string values")
+    stripped = name.strip()
+    if len(stripped) < 3:
+        raise data_error(name="String value is too short")
+    return stripped
+
+
+def check_tags(tags: Any, field: str) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise data_error(**{field: "ListField only accepts list of strings"})
+    bad = [t for t in tags if t.startswith("__$")]
+    if bad:
+        raise ApiError(400, 16, "unsupported tag prefix", values=bad)
+    return sorted(tags)
+
+
+def _params_section(section: str, items: Any, kind: str) -> dict[str, Any]:
+    if not section.strip():
+        raise validation_error(f"Empty {kind} name is not allowed")
+    if not isinstance(items, dict):
+        raise data_error(hyperparams=f"{section}: Only dictionaries may be used in a DictField")
+    result = {}
+    for name, item in items.items():
+        if not str(name).strip():
+            raise validation_error("Empty parameter name is not allowed")
+        result[name] = _param_item(item, "hyperparams", f"{section}.{name}")
+    return result
+
+
+def _param_item(item: Any, field: str, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise data_error(**{field: f"{where}: Only dictionaries may be used in an EmbeddedDocumentField"})
+    value = item.get("value")
+    if value is not None and not isinstance(value, str):
+        raise data_error(**{field: f"{where}.value: StringField only accepts string values"})
+    return {k: v for k, v in item.items() if v is not None or k == "value"}
+
+
+def check_hyperparams(hyperparams: Any) -> dict[str, Any]:
+    if hyperparams is None:
+        return {}
+    if not isinstance(hyperparams, dict):
+        raise data_error(hyperparams="Only dictionaries may be used in a DictField")
+    return {section: _params_section(section, items, "section") for section, items in hyperparams.items()}
+
+
+def check_configuration(configuration: Any) -> dict[str, Any]:
+    if configuration is None:
+        return {}
+    if not isinstance(configuration, dict):
+        raise data_error(configuration="Only dictionaries may be used in a DictField")
+    result = {}
+    for name, item in configuration.items():
+        if not str(name).strip():
+            raise validation_error("Empty configuration name is not allowed")
+        result[name] = _param_item(item, "configuration", name)
+    return result
+
+
+def check_artifacts(artifacts: Any) -> list[dict[str, Any]]:
+    """Artifacts arrive as a list; identity is (key, mode); output is a list sorted by key."""
+    if artifacts is None:
+        return []
+    if isinstance(artifacts, dict):
+        artifacts = list(artifacts.values())
+    if not isinstance(artifacts, list):
+        raise data_error(execution="artifacts: ListField only accepts lists")
+    slots: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in artifacts:
+        if not isinstance(item, dict) or "key" not in item or "type" not in item:
+            missing = "key" if not isinstance(item, dict) or "key" not in item else "type"
+            raise data_error(execution={"artifacts": {missing: "Field is required"}})
+        artifact = {k: copy.deepcopy(v) for k, v in item.items() if k in ARTIFACT_KEYS and v is not None}
+        artifact.setdefault("mode", "output")
+        artifact.setdefault("display_data", [])
+        slots[(artifact["key"], artifact["mode"])] = artifact
+    return sorted(slots.values(), key=lambda a: a["key"])
+
+
+def legacy_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """`execution.parameters` → hyper-params of type `legacy` in section Args (or TF_DEFINE) (§3.3)."""
+    result: dict[str, dict[str, Any]] = {}
+    for full_name, value in parameters.items():
+        section, name = ("TF_DEFINE", full_name[len("TF_DEFINE/"):]) if full_name.startswith("TF_DEFINE/") \
+            else ("Args", full_name)
+        result.setdefault(section, {})[name] = {"section": section, "name": name, "type": "legacy",
+                                                "value": str(value)}
+    return result
+
+
+def legacy_configuration(model_desc: dict[str, Any]) -> dict[str, Any]:
+    return {name: {"name": name, "value": str(value), "type": "legacy"} for name, value in model_desc.items()}
+
+
+def check_execution(execution: Any) -> dict[str, Any]:
+    if not isinstance(execution, dict):
+        raise data_error(execution="Only dictionaries may be used in an EmbeddedDocumentField")
+    result = {k: copy.deepcopy(v) for k, v in execution.items() if k in EXECUTION_KEYS}
+    if "artifacts" in result:
+        result["artifacts"] = check_artifacts(result["artifacts"])
+    if "model_labels" in result and not isinstance(result["model_labels"], dict):
+        raise data_error(execution="model_labels: Only dictionaries may be used in a DictField")
+    return result
+
+
+def check_script(script: Any) -> dict[str, Any]:
+    if not isinstance(script, dict):
+        raise data_error(script="Only dictionaries may be used in an EmbeddedDocumentField")
+    result: dict[str, Any] = {}
+    for key, value in script.items():
+        if key not in SCRIPT_KEYS or value is None:
+            continue
+        if key == "requirements":
+            if not isinstance(value, dict):
+                raise data_error(script="requirements: Only dictionaries may be used in a DictField")
+            result[key] = value
+        elif not isinstance(value, str):
+            raise data_error(script=f"{key}: StringField only accepts string values")
+        else:
+            result[key] = value if key == "diff" else value.strip()
+    return result
+
+
+def check_models(models: Any, now: datetime) -> dict[str, Any]:
+    if not isinstance(models, dict):
+        raise data_error(models="Only dictionaries may be used in an EmbeddedDocumentField")
+    result = {}
+    for kind in ("input", "output"):
+        if kind not in models:
+            continue
+        items = models[kind] or []
+        if not isinstance(items, list) or not all(isinstance(i, dict) and "model" in i for i in items):
+            raise data_error(models=f"{kind}: items must be objects with name and model")
+        result[kind] = [{"name": i.get("name"), "model": i["model"], "updated": iso(now)} for i in items]
+    return result
+
+
+def check_container(container: Any) -> dict[str, Any]:
+    if container is None:
+        return {}
+    if not isinstance(container, dict) or not all(isinstance(v, str | None) for v in container.values()):
+        raise data_error(container="Only a map of strings may be used")
+    return dict(container)
+
+
+def check_runtime(runtime: Any) -> dict[str, Any]:
+    if runtime is None:
+        return {}
+    if not isinstance(runtime, dict):
+        raise data_error(runtime="Only dictionaries may be used in a DictField")
+    return copy.deepcopy(runtime)

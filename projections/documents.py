@@ -1,0 +1,83 @@
+"""Task documents as the API returns them: projection (`only_fields`), default exclusions and the conversions
+for old API versions (§1.5, §3.6, §6.6, §6.8)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+DEFAULT_EXCLUDED = ("unique_metrics", "company_origin", "enqueue_status")
+SYSTEM_TAG_NAMES = ("active", "archived", "development", "-active", "-archived", "-development")
+
+
+def _get_path(doc: dict[str, Any], parts: list[str]) -> tuple[bool, Any]:
+    node: Any = doc
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _put_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = target
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def project(doc: dict[str, Any], only_fields: list[str] | None, exclude_defaults: bool) -> dict[str, Any]:
+    """Include paths return only those fields (parents kept as objects); `-path` removes a field."""
+    includes = [f for f in (only_fields or []) if not f.startswith("-")]
+    excludes = [f[1:] for f in (only_fields or []) if f.startswith("-")]
+    if includes:
+        result: dict[str, Any] = {}
+        for path in includes:
+            parts = path.split(".")
+            found, value = _get_path(doc, parts)
+            if found:
+                _put_path(result, parts, value)
+            elif len(parts) > 1 and _get_path(doc, parts[:1])[0]:
+                result.setdefault(parts[0], {})
+    else:
+        result = copy.deepcopy(doc)
+        if exclude_defaults:
+            for name in DEFAULT_EXCLUDED:
+                if name not in (only_fields or []):
+                    result.pop(name, None)
+    for path in excludes:
+        *parents, leaf = path.split(".")
+        found, node = _get_path(result, parents)
+        if found and isinstance(node, dict):
+            node.pop(leaf, None)
+    return result
+
+
+def for_version(doc: dict[str, Any], requested: tuple[int, int]) -> dict[str, Any]:
+    """Output conversions by requested version: < 2.13 model/docker fields, < 2.9 legacy maps, < 2.3 tags."""
+    if requested >= (2, 13):
+        return doc
+    doc = copy.deepcopy(doc)
+    models = doc.get("models")
+    if isinstance(models, dict) and "execution" in doc:
+        inputs, outputs = models.get("input") or [], models.get("output") or []
+        if inputs:
+            doc["execution"]["model"] = inputs[0].get("model")
+        if outputs:
+            doc.setdefault("output", {})["model"] = outputs[-1].get("model")
+    container = doc.get("container") or {}
+    if container.get("image") and "execution" in doc:
+        doc["execution"]["docker_cmd"] = " ".join(p for p in (container["image"], container.get("arguments")) if p)
+    if requested < (2, 9) and "execution" in doc:
+        doc["execution"]["parameters"] = {
+            (f"TF_DEFINE/{name}" if section == "TF_DEFINE" else name): item.get("value")
+            for section, items in (doc.get("hyperparams") or {}).items()
+            for name, item in items.items() if item.get("type") == "legacy"
+        }
+        doc["execution"]["model_desc"] = {
+            name: item.get("value") for name, item in (doc.get("configuration") or {}).items()
+            if item.get("type") == "legacy"
+        }
+    if requested < (2, 3) and "tags" in doc:
+        doc["tags"] = sorted((doc.get("tags") or []) + (doc.pop("system_tags", None) or []))
+    return doc

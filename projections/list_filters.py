@@ -1,0 +1,61 @@
+"""List-field filters of `get_all` (§6.3b): include / exclude / all buckets, `-x`, `__$not`, `__$all`, `__$any`,
+`null` for "missing or empty". Builds one SQL condition with bound parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+STICKY = {"__$all": "all", "__$and": "all", "__$any": "include", "__$or": "include"}
+SINGLE = {"__$not": "exclude", "__$nop": "include"}
+
+
+def buckets(values: list[Any]) -> tuple[dict[str, list[str]], bool, bool]:
+    """Sort the items into buckets; return them, whether they combine with AND, and whether null was given."""
+    result: dict[str, list[str]] = {"include": [], "exclude": [], "all": []}
+    sticky: str | None = None
+    single: str | None = None
+    first = next((v for v in values if v is not None), None)
+    with_and = first in ("__$all", "__$and", "__$not")
+    has_null = False
+    for value in values:
+        if value is None:
+            has_null = True
+        elif value in STICKY:
+            sticky, single = STICKY[value], None
+        elif value in SINGLE:
+            single = SINGLE[value]
+        elif single:
+            result[single].append(str(value))
+            single = None
+        elif sticky:
+            result[sticky].append(str(value))
+        elif isinstance(value, str) and value.startswith("-"):
+            result["exclude"].append(value[1:])
+        else:
+            result["include"].append(str(value))
+    return result, with_and, has_null
+
+
+def list_condition(param: Callable[[Any], str], expr: str, value: Any, *, is_array: bool) -> str | None:
+    """The condition for one list filter on `expr` (a text column/expression, or a text[] column)."""
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        return None
+    groups, with_and, has_null = buckets(values)
+    parts = []
+    if groups["include"]:
+        p = param(groups["include"])
+        parts.append(f"{expr} && {p}::text[]" if is_array else f"{expr} = ANY({p}::text[])")
+    if groups["exclude"]:
+        p = param(groups["exclude"])
+        parts.append(f"NOT ({expr} && {p}::text[])" if is_array
+                     else f"({expr} IS NULL OR NOT ({expr} = ANY({p}::text[])))")
+    if groups["all"]:
+        p = param(groups["all"])
+        parts.append(f"{expr} @> {p}::text[]" if is_array else f"{expr} = ALL({p}::text[])")
+    condition = f"({(' AND ' if with_and else ' OR ').join(parts)})" if parts else None
+    if has_null:
+        empty = f"cardinality({expr}) = 0" if is_array else f"({expr} IS NULL OR {expr} = '')"
+        return f"({empty} OR {condition})" if condition else empty
+    return condition

@@ -1,0 +1,33 @@
+"""The project read model: one row per project (full '/'-separated name, parent) for lookups and joins."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+class ProjectReadModel:
+    def __init__(self, table: str = "projects") -> None:
+        self.table = table
+
+    async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None:
+        row = await conn.fetchrow(f"SELECT doc, version FROM {self.table} WHERE id = $1", stream_id)
+        return None if row is None else (json.loads(row["doc"]), row["version"])
+
+    async def project(
+        self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None
+    ) -> None:
+        if doc is None:
+            await conn.execute(f"DELETE FROM {self.table} WHERE id = $1", stream_id)
+            return
+        await conn.execute(
+            f"""INSERT INTO {self.table} (id, company, version, doc, name, parent, created)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (id) DO UPDATE SET company = EXCLUDED.company, version = EXCLUDED.version,
+                doc = EXCLUDED.doc, name = EXCLUDED.name, parent = EXCLUDED.parent""",
+            stream_id, doc.get("company", ""), version, json.dumps(doc), doc["name"], doc.get("parent"),
+            datetime.fromisoformat(doc["created"]) if doc.get("created") else None,
+        )

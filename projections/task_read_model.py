@@ -1,0 +1,66 @@
+"""The task read model: one row per task, the document plus the columns `get_all` filters and orders on.
+
+`TaskReadModel` is the inline projector the command handlers are given: it loads a task's current state and
+writes its new state in the command's transaction. Replay uses the same class on a shadow table.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
+            "comment", "tags", "system_tags", "created", "last_update", "last_change", "status_changed",
+            "started", "last_iteration", "active_duration")
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def row_values(task_id: str, version: int, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The column values of a task document, in `_COLUMNS` order."""
+    return (
+        task_id, doc.get("company", ""), version, json.dumps(doc), doc.get("name", ""), _text(doc.get("user")),
+        _text(doc.get("project")), _text(doc.get("parent")), _text(doc.get("type")), doc.get("status", "created"),
+        _text(doc.get("comment")), list(doc.get("tags") or []), list(doc.get("system_tags") or []),
+        _time(doc.get("created")), _time(doc.get("last_update")), _time(doc.get("last_change")),
+        _time(doc.get("status_changed")), _time(doc.get("started")), _int(doc.get("last_iteration")),
+        _int(doc.get("active_duration")),
+    )
+
+
+class TaskReadModel:
+    """Inline projector of task streams into `table` (default `tasks`)."""
+
+    def __init__(self, table: str = "tasks") -> None:
+        self.table = table
+        placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "id")
+        self._upsert = (
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        )
+
+    async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None:
+        row = await conn.fetchrow(f"SELECT doc, version FROM {self.table} WHERE id = $1", stream_id)
+        return None if row is None else (json.loads(row["doc"]), row["version"])
+
+    async def project(
+        self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None
+    ) -> None:
+        if doc is None:
+            await conn.execute(f"DELETE FROM {self.table} WHERE id = $1", stream_id)
+        else:
+            await conn.execute(self._upsert, *row_values(stream_id, version, doc))

@@ -1,0 +1,119 @@
+"""The API contract as data: the HOCON service files parsed with pyhocon into an endpoint/version table.
+
+One source of truth: routing (which endpoints exist, from which version), request validation (required fields,
+types, enums, minimum list lengths) and the OpenAPI document are all read from the files in `schemas/hocon/`.
+`_implementations.conf` says, per endpoint, the minimum version its implementation serves (the reference server
+routes by that, not by the schema's version blocks: tasks-behaviour.md §1.5) and which endpoints take their body
+without a request model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pyhocon import ConfigFactory, ConfigTree
+
+from schemas.enums import MAX_API_VERSION
+
+HOCON_DIR = Path(__file__).parent / "hocon"
+SERVICES = ("tasks", "auth", "projects", "queues", "events", "workers", "server", "models")
+_VERSION = re.compile(r"^\d+\.\d+$")
+
+Version = tuple[int, int]
+
+
+def parse_version(text: str) -> Version:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor or 0)
+
+
+def format_version(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One `service.action`: its schema per documented version and the version its implementation starts at."""
+
+    name: str
+    min_version: Version
+    versions: dict[Version, dict[str, Any]]
+    validate: bool = True
+    internal: bool = False
+    definitions: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        return self.versions[max(self.versions)]
+
+    @property
+    def request_schema(self) -> dict[str, Any]:
+        """The newest request schema: fields of later versions are accepted at any version (§1.5)."""
+        return dict(self.latest.get("request") or {})
+
+
+@dataclass(frozen=True)
+class Contract:
+    endpoints: dict[str, Endpoint]
+    max_version: Version
+
+    def resolve(self, name: str, requested: Version) -> Endpoint | None:
+        """The endpoint serving `name` at `requested`, or None (unknown, or below its minimum version)."""
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or requested < endpoint.min_version:
+            return None
+        return endpoint
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ConfigTree):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _load_service(service: str, implementations: dict[str, Any]) -> list[Endpoint]:
+    tree = ConfigFactory.parse_file(str(HOCON_DIR / f"{service}.conf"))
+    definitions = _plain(tree.get("_definitions", ConfigTree()))
+    endpoints = []
+    for action, body in tree.items():
+        if action.startswith("_"):
+            continue
+        name = f"{service}.{action}"
+        versions = {
+            parse_version(key.strip('"')): _plain(spec)
+            for key, spec in body.items()
+            if _VERSION.match(key.strip('"'))
+        }
+        impl = implementations.get(name, {})
+        endpoints.append(
+            Endpoint(
+                name=name,
+                min_version=parse_version(str(impl.get("min_version", "1.0"))),
+                versions=versions,
+                validate=bool(impl.get("validate", True)),
+                internal=bool(body.get("internal", False)),
+                definitions=definitions,
+            )
+        )
+    return endpoints
+
+
+@cache
+def load_contract() -> Contract:
+    """Parse every service file once per process (about a second: pyhocon resolves the substitutions)."""
+    impl_tree = ConfigFactory.parse_file(str(HOCON_DIR / "_implementations.conf"))
+    implementations = {f"{s}.{a}": _plain(v) for s, acts in impl_tree.items() for a, v in acts.items()}
+    max_version = parse_version(MAX_API_VERSION)
+    endpoints: dict[str, Endpoint] = {}
+    for service in SERVICES:
+        if not (HOCON_DIR / f"{service}.conf").exists():
+            continue
+        for endpoint in _load_service(service, implementations):
+            endpoints[endpoint.name] = endpoint
+    return Contract(endpoints=endpoints, max_version=max_version)

