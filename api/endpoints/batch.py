@@ -1,0 +1,31 @@
+"""Batch operations (§7): ids handled one after another, in request order, each in its own transaction.
+
+An `ApiError` for one id becomes an entry of `failed` (with `codes`, `msg` and the error's `data`); earlier
+successes stay. Any other exception aborts the whole call (500), as on the reference server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from api.call import Call
+from schemas.errors import ApiError
+
+ItemHandler = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+def failure(item_id: str, error: ApiError) -> dict[str, Any]:
+    return {"id": item_id, "error": {"codes": [error.code, error.subcode], "msg": error.msg, "data": error.data}}
+
+
+async def run_batch(call: Call, handle_one: ItemHandler) -> dict[str, Any]:
+    """`{"succeeded": [{id, ...}], "failed": [{id, error}]}` over `call.data["ids"]`."""
+    succeeded: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for item_id in call.data["ids"]:
+        try:
+            succeeded.append({"id": item_id, **await handle_one(item_id)})
+        except ApiError as error:
+            failed.append(failure(item_id, error))
+    return {"succeeded": succeeded, "failed": failed}

@@ -1,0 +1,126 @@
+"""Test fixtures: one real embedded PostgreSQL per test session, the app in-process over ASGI, and a fresh
+company (tenant) per test so tests never see each other's tasks."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from api.app import create_app
+from api.auth import Authenticator, generate_key_pair
+from api.context import AppContext
+from api.database import EmbeddedPostgres, add_credentials, bootstrap, create_pool, create_user, migrate
+from schemas.contract import load_contract
+from schemas.ids import new_id
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """TASKSTREAM_TEST_DATABASE_URL if given, else an embedded PostgreSQL for this session."""
+    if os.environ.get("TASKSTREAM_TEST_DATABASE_URL"):
+        yield os.environ["TASKSTREAM_TEST_DATABASE_URL"]
+        return
+    with tempfile.TemporaryDirectory(prefix="taskstream-test-") as home:
+        embedded = EmbeddedPostgres(Path(home))
+        try:
+            yield embedded.url
+        finally:
+            embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def ctx(database_url: str) -> AsyncIterator[AppContext]:
+    conn = await asyncpg.connect(database_url)
+    await migrate(conn)
+    boot = await bootstrap(conn, None, None)
+    await conn.close()
+    pool = await create_pool(database_url)
+    yield AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, boot.token_secret))
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def http(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(None)
+    app.state.ctx = ctx
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://taskstream") as client:
+        yield client
+
+
+class ApiFailure(Exception):
+    def __init__(self, status: int, meta: dict[str, Any]) -> None:
+        self.status = status
+        self.code = meta["result_code"]
+        self.subcode = meta["result_subcode"]
+        self.msg = meta["result_msg"]
+        super().__init__(f"{status} {self.code}/{self.subcode} {self.msg}")
+
+
+@dataclass
+class Tenant:
+    """A company with one user and key pair, calling the API over HTTP like a client would."""
+
+    http: httpx.AsyncClient
+    company: str
+    user: str
+    access_key: str
+    secret_key: str
+
+    @property
+    def auth_header(self) -> dict[str, str]:
+        token = base64.b64encode(f"{self.access_key}:{self.secret_key}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    async def raw(self, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+                  method: str = "POST", content: bytes | None = None, params: Any = None) -> httpx.Response:
+        merged = {**self.auth_header, **(headers or {})}
+        if content is None and body is not None:
+            return await self.http.request(method, path, json=body, headers=merged, params=params)
+        return await self.http.request(method, path, content=content, headers=merged, params=params)
+
+    async def call(self, endpoint: str, **body: Any) -> Any:
+        """`data` of a successful call; raises ApiFailure with the envelope's codes otherwise."""
+        response = await self.raw(f"/{endpoint}", body)
+        meta = response.json()["meta"]
+        if meta["result_code"] != 200:
+            raise ApiFailure(response.status_code, meta)
+        return response.json()["data"]
+
+    async def fails(self, endpoint: str, **body: Any) -> ApiFailure:
+        try:
+            await self.call(endpoint, **body)
+        except ApiFailure as failure:
+            return failure
+        raise AssertionError(f"{endpoint} succeeded but was expected to fail")
+
+    async def create_task(self, name: str = "test task", **fields: Any) -> str:
+        return str((await self.call("tasks.create", name=name, type=fields.pop("type", "training"), **fields))["id"])
+
+
+async def make_tenant(ctx: AppContext, http: httpx.AsyncClient, user_name: str = "tests") -> Tenant:
+    company = new_id()
+    async with ctx.pool.acquire() as conn:
+        user = await create_user(conn, user_name, company, f"company-{company[:6]}")
+        key, secret = generate_key_pair()
+        await add_credentials(conn, user, key, secret)
+    return Tenant(http, company, user, key, secret)
+
+
+@pytest.fixture
+async def tenant(ctx: AppContext, http: httpx.AsyncClient) -> Tenant:
+    return await make_tenant(ctx, http)
+
+
+@pytest.fixture
+async def other_tenant(ctx: AppContext, http: httpx.AsyncClient) -> Tenant:
+    return await make_tenant(ctx, http, "other")
