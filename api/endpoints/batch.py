@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api.call import Call
+from commands.session import record_idempotent_response, stored_response
 from schemas.errors import ApiError
 
 ItemHandler = Callable[[str], Awaitable[dict[str, Any]]]
@@ -20,7 +21,17 @@ def failure(item_id: str, error: ApiError) -> dict[str, Any]:
 
 
 async def run_batch(call: Call, handle_one: ItemHandler) -> dict[str, Any]:
-    """`{"succeeded": [{id, ...}], "failed": [{id, error}]}` over `call.data["ids"]`."""
+    """`{"succeeded": [{id, ...}], "failed": [{id, error}]}` over `call.data["ids"]`.
+
+    An idempotency key covers the whole call: a retry returns the first call's answer. (Items are not retried
+    individually; a batch interrupted half-way and retried re-runs its remaining items.)
+    """
+    key, call.idempotency_key = call.idempotency_key, None
+    if key:
+        async with call.ctx.pool.acquire() as conn:
+            previous = await stored_response(conn, call.actor.company, key)
+        if previous is not None:
+            return previous
     succeeded: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     for item_id in call.data["ids"]:
@@ -28,4 +39,9 @@ async def run_batch(call: Call, handle_one: ItemHandler) -> dict[str, Any]:
             succeeded.append({"id": item_id, **await handle_one(item_id)})
         except ApiError as error:
             failed.append(failure(item_id, error))
-    return {"succeeded": succeeded, "failed": failed}
+    response = {"succeeded": succeeded, "failed": failed}
+    if key:
+        async with call.ctx.pool.acquire() as conn:
+            first = await record_idempotent_response(conn, call.actor.company, key, call.endpoint, response)
+        return first or response
+    return response
