@@ -31,7 +31,8 @@ JSON = "application/json"
 
 
 def _reply(body: bytes, status: int, extra_headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, media_type=JSON, headers={"server": "taskstream", **(extra_headers or {})})
+    headers = {"server": "taskstream", **(extra_headers or {})}
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
 async def handle(request: Request, ctx: AppContext) -> Response:

@@ -15,6 +15,7 @@ from schemas.errors import ApiError
 
 _PATH = re.compile(r"^/?(?:v(?P<version>[^/]*)/)?(?P<endpoint>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
 _VERSION = re.compile(r"^\d+\.?\d+$")
+BAD_JSON = "The browser (or proxy) sent a request that this server could not understand."
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def parse_body(body: bytes, content_type: str) -> tuple[dict[str, Any], list[dic
             try:
                 item = json.loads(line)
             except ValueError as exc:
-                raise ApiError(400, 0, "The browser (or proxy) sent a request that this server could not understand.") from exc
+                raise ApiError(400, 0, BAD_JSON) from exc
             if not isinstance(item, dict):
                 raise ApiError(400, 0, f"json lines must contain objects, found: {type(item).__name__}")
             items.append(item)
@@ -90,7 +91,7 @@ def parse_body(body: bytes, content_type: str) -> tuple[dict[str, Any], list[dic
     try:
         data = json.loads(body)
     except ValueError as exc:
-        raise ApiError(400, 0, "The browser (or proxy) sent a request that this server could not understand.") from exc
+        raise ApiError(400, 0, BAD_JSON) from exc
     if not isinstance(data, dict):
         raise ApiError(400, 0, "Data should be a dict")
     return data, None

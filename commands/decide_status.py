@@ -12,8 +12,18 @@ from commands.transitions import check_transition
 from schemas.clock import iso
 from schemas.errors import ApiError, invalid_task_id, invalid_task_status
 from schemas.events import (
-    Event, TaskClosed, TaskCompleted, TaskDeleted, TaskFailed, TaskMarkedStopped, TaskPublished, TaskReset,
-    TaskStarted, TaskStatusChanged, TaskStopped, TaskStopRequested,
+    Event,
+    TaskClosed,
+    TaskCompleted,
+    TaskDeleted,
+    TaskFailed,
+    TaskMarkedStopped,
+    TaskPublished,
+    TaskReset,
+    TaskStarted,
+    TaskStatusChanged,
+    TaskStopped,
+    TaskStopRequested,
 )
 
 # A task is "run by a worker" while its worker reported within this window (apiserver.workers.task_update_timeout).
@@ -59,8 +69,9 @@ def decide_status(doc: dict[str, Any] | None, command: ChangeStatus, company: st
 
 def run_by_live_worker(task: dict[str, Any], now: datetime) -> bool:
     last_update = task.get("last_update")
-    return bool(task.get("last_worker")) and bool(last_update) and \
-        now - datetime.fromisoformat(last_update) < WORKER_TIMEOUT
+    if not task.get("last_worker") or not isinstance(last_update, str):
+        return False
+    return now - datetime.fromisoformat(last_update) < WORKER_TIMEOUT
 
 
 def decide_stop(doc: dict[str, Any] | None, command: ChangeStatus, company: str, user_name: str,

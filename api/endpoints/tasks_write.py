@@ -8,7 +8,12 @@ from typing import Any
 from api.call import Call, endpoint
 from api.context import run_command
 from api.endpoints.task_commands import (
-    change_task, fields_of, require_task_id, run_task_command, text_or_none, update_response,
+    change_task,
+    fields_of,
+    require_task_id,
+    run_task_command,
+    text_or_none,
+    update_response,
 )
 from api.endpoints.task_references import check_references
 from api.versions import conform_task_input
