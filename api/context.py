@@ -11,6 +11,7 @@ import asyncpg
 from api.auth import Authenticator
 from commands.session import CommandSession, StateStore, record_idempotent_response, stored_response
 from projections.project_read_model import ProjectReadModel
+from projections.queue_read_model import QueueReadModel
 from projections.task_read_model import TaskReadModel
 from schemas.contract import Contract
 from schemas.errors import ApiError
@@ -22,7 +23,7 @@ class AppContext:
     contract: Contract
     auth: Authenticator
     stores: dict[str, StateStore] = field(
-        default_factory=lambda: {"task": TaskReadModel(), "project": ProjectReadModel()}
+        default_factory=lambda: {"task": TaskReadModel(), "project": ProjectReadModel(), "queue": QueueReadModel()}
     )
 
 

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from schemas.events import Event, ProjectCreated, TaskChanged, TaskCreated, TaskDeleted
+from schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
 
 
 def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
@@ -46,8 +47,15 @@ def evolve(state: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
         return copy.deepcopy(event.task)
     if isinstance(event, ProjectCreated):
         return copy.deepcopy(event.project)
-    if isinstance(event, TaskDeleted):
+    if isinstance(event, TaskDeleted | QueueDeleted):
         return None
+    if isinstance(event, QueueCreated):
+        return copy.deepcopy(event.queue)
+    if isinstance(event, QueueEntryChanged):
+        # A queue's entries are projected from these events, not kept in its document (see queue_events).
+        if state is None:
+            raise ValueError(f"{event.type_name()} on a queue stream with no state")
+        return {**state, "last_update": event.at}
     if isinstance(event, TaskChanged):
         if state is None:
             raise ValueError(f"{event.type_name()} on a stream with no state")

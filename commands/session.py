@@ -81,7 +81,14 @@ class CommandSession:
         for event in events:
             doc = evolve(doc, event)
         version = stream.version + len(events)
-        await self.stores[kind].project(self.conn, stream.id, version, doc)
+        projector = self.stores[kind]
+        await projector.project(self.conn, stream.id, version, doc)
+        # Optional: a store that also follows the events themselves defines `project_events(conn, stream_id,
+        # from_version, events)` (a queue's entries: one row per entry event, where rewriting the list from the
+        # folded document would make every enqueue O(queue length)). Replay must call it too.
+        project_events = getattr(projector, "project_events", None)
+        if project_events is not None:
+            await project_events(self.conn, stream.id, stream.version, events)
         self.appended.append((stream.id, events))
         return Stream(stream.id, doc, version)
 

@@ -143,3 +143,8 @@ async def head_position(conn: asyncpg.Connection) -> int:
     """The highest position written so far (visible or not): the end a reader's lag is measured against."""
     value = await conn.fetchval("SELECT last_value FROM events_position_seq")
     return int(value or 0)
+
+
+async def stream_exists(conn: asyncpg.Connection, stream_id: str) -> bool:
+    """Whether the log holds any event of the stream (also after the stream ended, e.g. a deleted queue)."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", stream_id))

@@ -1,5 +1,35 @@
 """Endpoint handlers; importing this package registers them all."""
 
-from api.endpoints import auth_server, projects, tasks_read, tasks_write
+from api.endpoints import (
+    auth_server,
+    events,
+    projects,
+    queues,
+    task_history,
+    tasks_clone,
+    tasks_fields,
+    tasks_many,
+    tasks_many_fields,
+    tasks_query,
+    tasks_queue,
+    tasks_read,
+    tasks_write,
+    workers,
+)
 
-__all__ = ["auth_server", "projects", "tasks_read", "tasks_write"]
+__all__ = [
+    "auth_server",
+    "events",
+    "projects",
+    "queues",
+    "task_history",
+    "tasks_clone",
+    "tasks_fields",
+    "tasks_many",
+    "tasks_many_fields",
+    "tasks_query",
+    "tasks_queue",
+    "tasks_read",
+    "tasks_write",
+    "workers",
+]

@@ -7,6 +7,7 @@ from typing import Any
 
 from api.call import Call, endpoint
 from api.context import run_command
+from api.endpoints.queue_commands import lock_task_and_queue, remove_from_queue, run_dequeuing_task_command
 from api.endpoints.task_commands import (
     change_task,
     fields_of,
@@ -109,8 +110,13 @@ for _name in ("started", "stopped", "failed", "close"):
 @endpoint("tasks.stop")
 async def stop(call: Call) -> dict[str, Any]:
     command = _status_command(call, "stop")
-    command = ChangeStatus("stop", command.task, command.force, command.status_reason, None)
-    return await run_task_command(
+    return await stop_task(call, command.task, command.force, command.status_reason)
+
+
+async def stop_task(call: Call, task_id: str, force: bool, status_reason: str | None) -> dict[str, Any]:
+    """Stop one task in its own transaction (§5.21; `status_message` is ignored); shared with stop_many."""
+    command = ChangeStatus("stop", task_id, force, status_reason, None)
+    return await run_dequeuing_task_command(
         call, command.task,
         lambda doc: decide_stop(doc, command, call.actor.company, call.actor.user_name, utc_now()),
         **_status_metadata(command))
@@ -118,7 +124,11 @@ async def stop(call: Call) -> dict[str, Any]:
 
 @endpoint("tasks.publish")
 async def publish(call: Call) -> dict[str, Any]:
-    command = _status_command(call, "publish")
+    return await publish_task(call, _status_command(call, "publish"))
+
+
+async def publish_task(call: Call, command: ChangeStatus) -> dict[str, Any]:
+    """Publish one task in its own transaction (§5.23); shared with publish_many."""
     return await run_task_command(
         call, command.task, lambda doc: decide_publish(doc, command, call.actor.company, utc_now()),
         **_status_metadata(command))
@@ -148,15 +158,22 @@ async def completed(call: Call) -> dict[str, Any]:
 
 @endpoint("tasks.reset")
 async def reset(call: Call) -> dict[str, Any]:
-    command = ResetTask(require_task_id(call), force=bool(call.data.get("force")),
-                        clear_all=bool(call.data.get("clear_all")))
+    return await reset_task(call, ResetTask(require_task_id(call), force=bool(call.data.get("force")),
+                                            clear_all=bool(call.data.get("clear_all"))))
+
+
+async def reset_task(call: Call, command: ResetTask) -> dict[str, Any]:
+    """Reset one task in its own transaction (§5.14); shared with reset_many."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
         children = await _published_children(session, command.task)
+        queue_id = await lock_task_and_queue(session, command.task)
         _, events = await change_task(
             session, command.task,
             lambda doc: decide_reset(doc, command, call.actor.company, utc_now(), children))
-        return {**update_response(events), "dequeued": {}, "events": {}, "deleted_models": 0, "urls": {}}
+        removed = await remove_from_queue(session, command.task, queue_id, "reset")
+        return {**update_response(events), "dequeued": {"removed": removed} if removed else {}, "events": {},
+                "deleted_models": 0, "urls": {}}
 
     return await run_command(call.ctx, call.actor.company, call.metadata(forced=command.force), work,
                              call.idempotency_key)
@@ -169,15 +186,22 @@ async def _published_children(session: CommandSession, task_id: str) -> int:
 
 @endpoint("tasks.delete")
 async def delete(call: Call) -> dict[str, Any]:
-    command = DeleteTask(require_task_id(call), force=bool(call.data.get("force")),
-                         status_reason=text_or_none(call.data.get("status_reason")),
-                         status_message=text_or_none(call.data.get("status_message")))
+    return await delete_task(call, DeleteTask(require_task_id(call), force=bool(call.data.get("force")),
+                                              status_reason=text_or_none(call.data.get("status_reason")),
+                                              status_message=text_or_none(call.data.get("status_message"))))
+
+
+async def delete_task(call: Call, command: DeleteTask) -> dict[str, Any]:
+    """Delete one task in its own transaction (§5.16); shared with delete_many."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
         children = await _published_children(session, command.task)
+        queue_id = await lock_task_and_queue(session, command.task)
+        child_ids = await _lock_children(session, command.task)
         await change_task(session, command.task,
                           lambda doc: decide_delete(doc, command, call.actor.company, children))
-        updated_children = await _orphan_children(session, command.task)
+        await remove_from_queue(session, command.task, queue_id, "deleted")
+        updated_children = await _orphan_children(session, command.task, child_ids)
         return {"deleted": True, "updated_children": updated_children, "updated_models": 0,
                 "deleted_models": 0, "urls": None}
 
@@ -185,12 +209,19 @@ async def delete(call: Call) -> dict[str, Any]:
                              call.idempotency_key)
 
 
-async def _orphan_children(session: CommandSession, task_id: str) -> int:
-    """Children of a deleted task get `parent = "__DELETED__<id>"`, each as an event of its own stream."""
+async def _lock_children(session: CommandSession, task_id: str) -> list[str]:
+    """Lock the child tasks' streams. Why before the first write: see the per-task order rule in commands/store."""
     child_ids = [r["id"] for r in await session.conn.fetch(
         "SELECT id FROM tasks WHERE parent = $1 ORDER BY id", task_id)]
     for child_id in child_ids:
-        stream = await session.load("task", child_id)
+        await session.lock(child_id)
+    return child_ids
+
+
+async def _orphan_children(session: CommandSession, task_id: str, child_ids: list[str]) -> int:
+    """Children of a deleted task get `parent = "__DELETED__<id>"`, each as an event of its own stream."""
+    for child_id in child_ids:
+        stream = await session.load("task", child_id, lock=False)
         if stream.doc is not None and stream.doc.get("parent") == task_id:
             await session.save("task", stream, [ParentDeleted(set={"parent": f"__DELETED__{task_id}"})])
     return len(child_ids)
