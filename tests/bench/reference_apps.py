@@ -7,8 +7,9 @@
 Both answer any ``POST /{service}.{action}`` with a ClearML-shaped envelope, so the load generator sends
 them exactly what it sends the server (Basic auth and JSON body included; auth is ignored here). They run
 under uvicorn with uvloop and httptools, one worker, on the server's PostgreSQL, with a pool of
-``BENCH_POOL_SIZE`` connections. Start: ``uvicorn tests.bench.reference_apps:command_app`` with
-``BENCH_DATABASE_URL`` set; the harness creates the tables first (``create_schema``).
+``BENCH_POOL_SIZE`` connections (min 2, like the server's pool).
+Start: ``uvicorn tests.bench.reference_apps:command_app`` with ``BENCH_DATABASE_URL`` set; the harness
+creates the tables first (``create_schema``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import asyncpg
 import orjson
@@ -76,7 +77,7 @@ def _reply(endpoint: str, data: dict[str, object]) -> Response:
 async def _pool_lifespan(app: FastAPI) -> AsyncIterator[None]:
     size = int(os.environ.get("BENCH_POOL_SIZE", "16"))
     app.state.pool = await asyncpg.create_pool(
-        os.environ["BENCH_DATABASE_URL"], min_size=size, max_size=size
+        os.environ["BENCH_DATABASE_URL"], min_size=min(2, size), max_size=size
     )
     try:
         yield
@@ -95,10 +96,9 @@ async def command(endpoint: str, request: Request) -> Response:
     task_id = body.get("task") or uuid.uuid4().hex
     data = orjson.dumps(body).decode()
     doc = orjson.dumps({**body, "id": task_id, "status": endpoint}).decode()
-    async with request.app.state.pool.acquire() as connection:
-        async with connection.transaction():
-            await connection.execute(APPEND, task_id, next(_versions), endpoint, data)
-            await connection.execute(UPSERT, task_id, doc)
+    async with request.app.state.pool.acquire() as connection, connection.transaction():
+        await connection.execute(APPEND, task_id, next(_versions), endpoint, data)
+        await connection.execute(UPSERT, task_id, doc)
     return _reply(endpoint, {"id": task_id, "updated": 1})
 
 

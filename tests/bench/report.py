@@ -55,7 +55,7 @@ def _cells(row: Row) -> list[str]:
 
 def _line(cells: list[str]) -> str:
     parts = [cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, (_, width)) in
-             enumerate(zip(cells, COLUMNS))]
+             enumerate(zip(cells, COLUMNS, strict=True))]
     return "  ".join(parts).rstrip()
 
 
@@ -73,6 +73,19 @@ def print_rss(name: str, rss_bytes: int, out: TextIO = sys.stdout) -> None:
     mb = rss_bytes / 2**20
     verdict = "PASS" if 0 < mb <= RSS_LIMIT_MB else "MISS"
     print(f"{name} RSS after load: {mb:.0f} MB (target <= {RSS_LIMIT_MB:.0f} MB)  {verdict}", file=out)
+
+
+NOISY_OTHER_CORES = 0.25
+
+
+def print_noise(rows: list[Row], out: TextIO = sys.stdout) -> None:
+    """Warn when unrelated processes took CPU during the runs: then the figures say little."""
+    worst = max((r.other_cpu for row in rows for r in (row.server, row.reference)), default=0.0)
+    if worst > NOISY_OTHER_CORES:
+        print(f"WARNING: other processes used up to {worst:.2f} of the machine's cores during a run; "
+              "figures are noisy (rerun on an idle machine, or raise BENCH_SECONDS / BENCH_ROUNDS)", file=out)
+    else:
+        print(f"other processes used at most {worst:.2f} cores during any run", file=out)
 
 
 def print_details(rows: list[Row], notes: list[str], out: TextIO = sys.stdout) -> None:

@@ -51,6 +51,7 @@ class Target:
     query_port: int
     authorization: str | None
     process: ServerProcess | None = None
+    stateful: bool = True  # False for the reference apps: any id may be reused, nothing needs pre-creating
     fresh_ids: list[str] = field(default_factory=list)  # status "created", untouched by state changes
     all_ids: list[str] = field(default_factory=list)
     results: dict[str, LoadResult] = field(default_factory=dict)
@@ -81,7 +82,7 @@ class Scenario(ABC):
     async def prepare(self, target: Target, settings: Settings) -> Op:
         """Set up (unmeasured) on ``target`` and return the operation to repeat under load."""
 
-    def finish(self, target: Target) -> None:
+    def finish(self, target: Target) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Called after the measured run on ``target``: add notes to ``target.notes`` if any."""
 
     def port(self, target: Target) -> int:
@@ -143,39 +144,53 @@ class Edit(Scenario):
 class StartedStopped(Scenario):
     """``tasks.started`` then ``tasks.stopped`` on a fresh task; each of the two calls counts as one.
 
-    Fresh tasks are pre-created for the expected rate (from the ``create`` run); if they still run out,
-    stopped tasks are restarted with ``force: true`` and a note says how often.
+    On a stateful target, fresh tasks are pre-created for three times the best command rate measured on
+    it so far; if they still run out, stopped tasks are restarted with ``force: true`` and a note says
+    how often. The reference apps keep no state, so there any id is simply reused.
     """
 
     name, kind, goal = "started/stopped", "command", Goal(0.8, 50.0)
-    default_create_rps = 2000.0
+    default_rps = 2000.0
+    safety = 3.0
 
     def __init__(self) -> None:
         self._forced: dict[str, list[int]] = {}
 
+    def pairs_needed(self, target: Target, settings: Settings) -> int:
+        """Tasks to pre-create: pairs/s is half the call rate, times the busy seconds, times ``safety``."""
+        if not target.stateful:
+            return settings.clients
+        scenarios = {s.name for s in SCENARIOS if s.kind == "command"}
+        rates = [r.rps for name, r in target.results.items() if name in scenarios and r.rps > 0]
+        rps = max(rates, default=self.default_rps)
+        return math.ceil(rps / 2 * settings.busy_seconds * self.safety) + settings.clients
+
     async def prepare(self, target: Target, settings: Settings) -> Op:
-        measured = target.results.get("create")
-        rps = measured.rps if measured and measured.rps > 0 else self.default_create_rps
-        pairs = math.ceil(rps / 2 * settings.busy_seconds * 1.3) + settings.clients
+        pairs = self.pairs_needed(target, settings)
         await ensure_fresh_tasks(target, pairs, settings)
-        fresh, done = take_fresh(target, pairs), []
+        fresh = take_fresh(target, pairs)
+        # Why each client restarts only its own last task: two clients on one task would contend for
+        # its row (and, on the server, conflict), which neither side of the comparison should pay for.
+        last: dict[int, str] = {} if target.stateful else dict(enumerate(fresh))
+        if not target.stateful:
+            fresh.clear()
         self._forced[target.name] = forced = [0]
 
         async def started_stopped(client: Client, seq: int) -> None:
             if fresh:
-                task, body = fresh.pop(), {}
+                task, extra = fresh.pop(), {}
             else:
-                task, body = done[seq % len(done)], {"force": True}
+                task, extra = last.get(client.index) or random.choice(list(last.values())), {"force": True}
                 forced[0] += 1
-            if await client.call("/tasks.started", {"task": task, **body}) is not None:
+            if await client.call("/tasks.started", {"task": task, **extra}) is not None:
                 await client.call("/tasks.stopped", {"task": task})
-            done.append(task)
+            last[client.index] = task
 
         return started_stopped
 
     def finish(self, target: Target) -> None:
         forced = self._forced.pop(target.name, [0])[0]
-        if forced:
+        if forced and target.stateful:
             target.notes.append(f"{self.name}: fresh tasks ran out, {forced} restarts used force=true")
 
 
