@@ -1,0 +1,172 @@
+"""The single-task field endpoints: hyper-parameters, configuration, artifacts, models, requirements
+(§5.7, §5.8, §5.29, §5.32, §5.33, §5.35–§5.41), and the reads of parameters and types (§5.5).
+
+Request items are checked before the task is loaded (the reference server's request models run first); each
+mutating call is one decision on one task in one transaction (`run_task_command`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.call import Call, endpoint
+from api.endpoints.task_commands import require_task_id, run_task_command
+from commands import decide_fields as df
+from commands import decide_params as dp
+from projections import task_params_query as queries
+from schemas.clock import utc_now
+from schemas.errors import validation_error
+from schemas.events import Event
+
+
+def required_list(call: Call, key: str) -> list[Any]:
+    """A list field with at least one item (§1.8 messages); a missing one reads as `[]`."""
+    value = call.data.get(key)
+    if value is None:
+        raise validation_error(f"error for field '{key}'. value '[]' length is lower than allowed "
+                               "minimum '1'.")
+    if not isinstance(value, list):
+        raise validation_error(f'value is wrong, expected type "list" {value}')
+    if not value:
+        raise validation_error("value '[]' length is lower than allowed minimum '1'.")
+    return value
+
+
+def _strings(values: list[Any]) -> list[str]:
+    for value in values:
+        if not isinstance(value, str):
+            raise validation_error(f'value is wrong, expected type "str" {value}')
+    return values
+
+
+def _reply(key: str) -> Any:
+    """`{key: 1}` once the task was written (these calls always write `last_change`)."""
+    return lambda events: {key: 1 if events else 0}
+
+
+@endpoint("tasks.get_hyper_params")
+async def get_hyper_params(call: Call) -> dict[str, Any]:
+    ids = _strings(required_list(call, "tasks"))
+    return {"params": await queries.hyper_params(call.ctx.pool, ids, call.actor.company)}
+
+
+@endpoint("tasks.edit_hyper_params")
+async def edit_hyper_params(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    items = dp.check_items(required_list(call, "hyperparams"), dp.PARAM_KEYS, ("section", "name", "value"))
+    command = dp.EditHyperParams(task_id, items, call.data.get("replace_hyperparams") or "none",
+                                 bool(call.data.get("force")))
+    return await run_task_command(
+        call, task_id, lambda doc: dp.decide_edit_hyper_params(doc, command, call.actor.company, utc_now()),
+        _reply("updated"), forced=command.force)
+
+
+@endpoint("tasks.delete_hyper_params")
+async def delete_hyper_params(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    items = dp.check_items(required_list(call, "hyperparams"), ("section", "name"), ("section",))
+    command = dp.DeleteHyperParams(task_id, items, bool(call.data.get("force")))
+    return await run_task_command(
+        call, task_id, lambda doc: dp.decide_delete_hyper_params(doc, command, call.actor.company, utc_now()),
+        _reply("deleted"), forced=command.force)
+
+
+@endpoint("tasks.get_configurations")
+async def get_configurations(call: Call) -> dict[str, Any]:
+    ids = _strings(required_list(call, "tasks"))
+    names = _strings(list(call.data.get("names") or []))
+    return {"configurations": await queries.configurations(call.ctx.pool, ids, names, call.actor.company)}
+
+
+@endpoint("tasks.get_configuration_names")
+async def get_configuration_names(call: Call) -> dict[str, Any]:
+    ids = _strings(required_list(call, "tasks"))
+    skip_empty = bool(call.data.get("skip_empty", True))
+    return {"configurations": await queries.configuration_names(call.ctx.pool, ids, skip_empty,
+                                                                call.actor.company)}
+
+
+@endpoint("tasks.edit_configuration")
+async def edit_configuration(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    items = dp.check_items(required_list(call, "configuration"), dp.CONFIGURATION_KEYS, ("name", "value"))
+    command = dp.EditConfiguration(task_id, items, bool(call.data.get("replace_configuration")),
+                                   bool(call.data.get("force")))
+    return await run_task_command(
+        call, task_id, lambda doc: dp.decide_edit_configuration(doc, command, call.actor.company, utc_now()),
+        _reply("updated"), forced=command.force)
+
+
+@endpoint("tasks.delete_configuration")
+async def delete_configuration(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    command = dp.DeleteConfiguration(task_id, _strings(required_list(call, "configuration")),
+                                     bool(call.data.get("force")))
+    return await run_task_command(
+        call, task_id,
+        lambda doc: dp.decide_delete_configuration(doc, command, call.actor.company, utc_now()),
+        _reply("deleted"), forced=command.force)
+
+
+@endpoint("tasks.add_or_update_artifacts")
+async def add_or_update_artifacts(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    items = df.check_request_items(required_list(call, "artifacts"), ("key", "type"),
+                                   {"mode": ("input", "output")})
+    command = df.AddOrUpdateArtifacts(task_id, items)
+    return await run_task_command(
+        call, task_id,
+        lambda doc: df.decide_add_or_update_artifacts(doc, command, call.actor.company, utc_now()),
+        _reply("updated"))
+
+
+@endpoint("tasks.delete_artifacts")
+async def delete_artifacts(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    items = df.check_request_items(required_list(call, "artifacts"), ("key",), {"mode": ("input", "output")})
+    command = df.DeleteArtifacts(task_id, items)
+    return await run_task_command(
+        call, task_id, lambda doc: df.decide_delete_artifacts(doc, command, call.actor.company, utc_now()),
+        _reply("deleted"))
+
+
+@endpoint("tasks.add_or_update_model")
+async def add_or_update_model(call: Call) -> dict[str, Any]:
+    """The model id is stored as given: there is no models service to check it against."""
+    task_id = require_task_id(call)
+    data = call.data
+    command = df.AddOrUpdateModel(task_id, data["name"], data["model"], data["type"], data.get("iteration"))
+    return await run_task_command(
+        call, task_id, lambda doc: df.decide_add_or_update_model(doc, command, call.actor.company, utc_now()),
+        _reply("updated"))
+
+
+@endpoint("tasks.delete_models")
+async def delete_models(call: Call) -> dict[str, Any]:
+    task_id = require_task_id(call)
+    items = df.check_request_items(required_list(call, "models"), ("name", "type"),
+                                   {"type": ("input", "output")})
+    command = df.DeleteModels(task_id, items)
+    return await run_task_command(
+        call, task_id, lambda doc: df.decide_delete_models(doc, command, call.actor.company, utc_now()),
+        _reply("updated"))
+
+
+@endpoint("tasks.set_requirements")
+async def set_requirements(call: Call) -> dict[str, Any]:
+    """`fields` is always `{}`, as the reference server answers (Appendix A 3)."""
+    task_id = require_task_id(call)
+    command = df.SetRequirements(task_id, call.data["requirements"])
+
+    def respond(events: list[Event]) -> dict[str, Any]:
+        return {"updated": 1 if events else 0, "fields": {}}
+
+    return await run_task_command(
+        call, task_id, lambda doc: df.decide_set_requirements(doc, command, call.actor.company, utc_now()),
+        respond)
+
+
+@endpoint("tasks.get_types")
+async def get_types(call: Call) -> dict[str, Any]:
+    projects = _strings(list(call.data.get("projects") or []))
+    return {"types": await queries.task_types(call.ctx.pool, call.actor.company, projects)}
