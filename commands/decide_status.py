@@ -8,6 +8,7 @@ from typing import Any
 
 from commands.decide_task import writable
 from commands.messages import ChangeStatus, DeleteTask, ResetTask
+from commands.task_document import default_script
 from commands.transitions import check_transition
 from schemas.clock import iso
 from schemas.errors import ApiError, invalid_task_id, invalid_task_status
@@ -122,7 +123,9 @@ def decide_reset(doc: dict[str, Any] | None, command: ResetTask, company: str, n
     if command.clear_all:
         changes["execution"] = {"test_split": 0, "parameters": {}, "model_desc": {}, "model_labels": {},
                                 "artifacts": []}
-        unset = [u for u in unset if u != "execution.queue"] + ["script"]
+        # The reference removes `script`, which then reads back as the default script: store that default.
+        changes["script"] = default_script()
+        unset = [u for u in unset if u != "execution.queue"]
     else:
         artifacts = task.get("execution", {}).get("artifacts", [])
         changes["execution.artifacts"] = [a for a in artifacts if a.get("mode") == "input"]

@@ -71,14 +71,21 @@ class Contract:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, ConfigTree):
-        return {k: _plain(v) for k, v in value.items()}
+        # pyhocon keeps the quotes of quoted keys (`"$ref"`): a key's name is without them.
+        return {k.strip('"'): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
 
 
-def _load_service(service: str, implementations: dict[str, Any]) -> list[Endpoint]:
-    tree = ConfigFactory.parse_file(str(HOCON_DIR / f"{service}.conf"))
+def _service_files(service: str) -> list[Path]:
+    """`<service>.conf`, then the service's extra files `<service>_*.conf` (endpoints beyond the given contract)."""
+    main = HOCON_DIR / f"{service}.conf"
+    return ([main] if main.exists() else []) + sorted(HOCON_DIR.glob(f"{service}_*.conf"))
+
+
+def _load_service(service: str, path: Path, implementations: dict[str, Any]) -> list[Endpoint]:
+    tree = ConfigFactory.parse_file(str(path))
     definitions = _plain(tree.get("_definitions", ConfigTree()))
     endpoints = []
     for action, body in tree.items():
@@ -112,8 +119,7 @@ def load_contract() -> Contract:
     max_version = parse_version(MAX_API_VERSION)
     endpoints: dict[str, Endpoint] = {}
     for service in SERVICES:
-        if not (HOCON_DIR / f"{service}.conf").exists():
-            continue
-        for endpoint in _load_service(service, implementations):
-            endpoints[endpoint.name] = endpoint
+        for path in _service_files(service):
+            for endpoint in _load_service(service, path, implementations):
+                endpoints[endpoint.name] = endpoint
     return Contract(endpoints=endpoints, max_version=max_version)
