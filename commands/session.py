@@ -42,7 +42,14 @@ class Stream:
 
 
 class StateStore(Protocol):
-    """The inline projector of a stream type: loads current state and writes the read model (projections/)."""
+    """The inline projector of a stream type: loads current state and writes the read model (projections/).
+
+    `table` is the read model's table (with `id`, `doc`, `version`). A store may also offer
+    `projection_statement(stream_id, version, doc) -> (sql, args)`: a statement whose parameters start at $8,
+    which `commands.store.append` runs together with the append.
+    """
+
+    table: str
 
     async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None: ...
 
@@ -63,8 +70,16 @@ class CommandSession:
         await self.conn.execute("SELECT pg_advisory_xact_lock($1)", store.stream_lock_key(stream_id))
 
     async def load(self, kind: str, stream_id: str, lock: bool = True) -> Stream:
+        """The stream's state, after taking its lock (unless the caller already holds it)."""
         if lock:
-            await self.lock(stream_id)
+            # One round trip for lock + read (see the function `lock_and_load` in the migrations).
+            row = await self.conn.fetchrow(
+                "SELECT doc, version FROM lock_and_load($1, $2::regclass, $3)",
+                store.stream_lock_key(stream_id), self.stores[kind].table, stream_id,
+            )
+            if row["doc"] is None:
+                return Stream(stream_id, None, 0)
+            return Stream(stream_id, json.loads(row["doc"]), row["version"])
         loaded = await self.stores[kind].load(self.conn, stream_id)
         if loaded is None:
             return Stream(stream_id, None, 0)
@@ -76,13 +91,20 @@ class CommandSession:
         """Append `events` at the stream's next versions and project the new state; returns it."""
         if not events:
             return stream
-        await store.append(self.conn, stream.id, stream.version, events, {**self.metadata, **(metadata or {})})
         doc = stream.doc
         for event in events:
             doc = evolve(doc, event)
         version = stream.version + len(events)
         projector = self.stores[kind]
-        await projector.project(self.conn, stream.id, version, doc)
+        merged_metadata = {**self.metadata, **(metadata or {})}
+        statement = getattr(projector, "projection_statement", None)
+        if statement is not None:
+            # One round trip: the append and the read-model write in one statement.
+            await store.append(self.conn, stream.id, stream.version, events, merged_metadata,
+                               then=statement(stream.id, version, doc))
+        else:
+            await store.append(self.conn, stream.id, stream.version, events, merged_metadata)
+            await projector.project(self.conn, stream.id, version, doc)
         # Optional: a store that also follows the events themselves defines `project_events(conn, stream_id,
         # from_version, events)` (a queue's entries: one row per entry event, where rewriting the list from the
         # folded document would make every enqueue O(queue length)). Replay must call it too.

@@ -85,16 +85,23 @@ _COLUMNS = "position, txid::text::bigint AS txid, stream_id, version, event_id, 
 
 
 async def append(
-    conn: asyncpg.Connection, stream_id: str, expected_version: int, events: list[Event], metadata: dict[str, Any]
+    conn: asyncpg.Connection, stream_id: str, expected_version: int, events: list[Event], metadata: dict[str, Any],
+    then: tuple[str, list[Any]] | None = None,
 ) -> list[int]:
     """Append `events` as versions expected_version+1.. of the stream; returns their positions.
 
+    `then` is an optional statement (parameters from $8) run in the same statement as the append, as a
+    data-modifying CTE: the inline projection costs no extra round trip.
     Raises StaleVersion when another transaction already wrote one of those versions.
     """
     versions = list(range(expected_version + 1, expected_version + 1 + len(events)))
+    sql, extra = (_INSERT, [])
+    if then:
+        sql = f"WITH appended AS ({_INSERT}), projected AS ({then[0]}) SELECT position FROM appended"
+        extra = then[1]
     try:
         rows = await conn.fetch(
-            _INSERT,
+            sql,
             stream_id,
             versions,
             [uuid.uuid4() for _ in events],
@@ -102,8 +109,11 @@ async def append(
             [e.schema_version for e in events],
             [e.model_dump_json() for e in events],
             json.dumps(metadata),
+            *extra,
         )
     except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "events_stream_id_version_key":
+            raise
         raise StaleVersion(stream_id) from exc
     return [r["position"] for r in rows]
 
