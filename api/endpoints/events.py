@@ -1,0 +1,105 @@
+"""The events service, as far as the clients need it: `events.add_batch` (telemetry in, task fields updated
+through one `MetricsReported` per task) and `events.get_task_log` (the log lines back)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from api.call import Call, endpoint
+from api.context import run_command
+from api.endpoints.task_commands import require_task_id
+from commands.decide_events import (
+    RejectedEvent,
+    ReportedEvent,
+    accepts_events,
+    decide_metrics,
+    is_locked,
+    normalize_event,
+)
+from commands.session import CommandSession
+from projections.task_telemetry import insert_events, read_log
+from schemas.clock import utc_now
+from schemas.errors import ApiError, invalid_task_id
+
+DEFAULT_LOG_BATCH = 500
+
+
+def _normalize_all(lines: list[dict[str, Any]], now_ms: int) -> tuple[dict[str, list[ReportedEvent]], Counter[str]]:
+    by_task: dict[str, list[ReportedEvent]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    for line in lines:
+        try:
+            event = normalize_event(line, now_ms)
+        except RejectedEvent as rejected:
+            errors[str(rejected)] += 1
+            continue
+        by_task[event.task].append(event)
+    return by_task, errors
+
+
+@endpoint("events.add_batch")
+async def add_batch(call: Call) -> dict[str, Any]:
+    """Add the JSON-lines events; every batch that adds something answers {added, errors, errors_info}.
+    A batch with nothing to add fails with 400/131 (nothing is written), an empty one with 400/17."""
+    if not call.batched:
+        raise ApiError(400, 17, "Batch request contains no items")
+    now = utc_now()
+    by_task, errors = _normalize_all(call.batched, int(now.timestamp() * 1000))
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        accepted: list[tuple[str, str, dict[str, Any]]] = []
+        # Why sorted: every batch locks its tasks in one global order, so two batches never deadlock.
+        for task_id in sorted(by_task):
+            stream = await session.load("task", task_id)
+            task = stream.doc
+            if task is None or not accepts_events(task, call.actor.company):
+                errors["Invalid task id"] += len(by_task[task_id])
+                continue
+            events = [e for e in by_task[task_id] if e.allow_locked or not is_locked(task)]
+            errors["Invalid task id"] += len(by_task[task_id]) - len(events)
+            if events:
+                await session.save("task", stream, decide_metrics(task, events, now))
+                accepted.extend((e.task, e.type, e.doc) for e in events)
+        if not accepted:
+            raise ApiError(400, 131, "Events not added", **{k: v for k, v in errors.items() if v})
+        await insert_events(session.conn, call.actor.company, accepted)
+        info = {k: v for k, v in errors.items() if v}
+        return {"added": len(accepted), "errors": sum(info.values()), "errors_info": info}
+
+    return await run_command(call.ctx, call.actor.company, call.metadata(), work, call.idempotency_key)
+
+
+def _int_field(call: Call, name: str, default: int | None) -> int | None:
+    value = call.data.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ApiError(400, 12, f"error for field '{name}'. expected an integer")
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ApiError(400, 12, f"error for field '{name}'. invalid literal for int() with base 10: "
+                                f"'{value}'") from exc
+
+
+@endpoint("events.get_task_log")
+async def get_task_log(call: Call) -> dict[str, Any]:
+    """The task's log events, `batch_size` at a time, latest first unless `navigate_earlier` is false;
+    `order` ("asc"/"desc") sorts the returned page. Public tasks are readable."""
+    task_id = require_task_id(call)
+    # A public task's telemetry stays filed under the company that reported it (`company_origin`).
+    owner = await call.ctx.pool.fetchval(
+        "SELECT COALESCE(NULLIF(doc->>'company_origin', ''), company) FROM tasks "
+        "WHERE id = $1 AND company = ANY($2::text[])", task_id, [call.actor.company, ""])
+    if owner is None:
+        raise invalid_task_id(id=task_id)
+    navigate_earlier = bool(call.data.get("navigate_earlier", True))
+    batch_size = max(1, min(_int_field(call, "batch_size", DEFAULT_LOG_BATCH) or DEFAULT_LOG_BATCH, 10000))
+    page = await read_log(call.ctx.pool, owner, task_id, batch_size, navigate_earlier,
+                          _int_field(call, "from_timestamp", None))
+    events = page.events
+    order = call.data.get("order")
+    if (navigate_earlier and order == "asc") or (not navigate_earlier and order == "desc"):
+        events.reverse()
+    return {"events": events, "returned": len(events), "total": page.total}

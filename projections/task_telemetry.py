@@ -1,0 +1,68 @@
+"""The telemetry store (`task_events`): what clients report about their tasks, kept as sent.
+
+It plays the part of the reference server's Elasticsearch indices. It is not the event log: rows are written in
+the same transaction as the `MetricsReported` events of their tasks (so a rejected batch leaves neither), and
+read back by `events.get_task_log`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+LOG = "log"
+
+_INSERT = """INSERT INTO task_events (company, task, type, timestamp, iter, metric, variant, value, msg, level,
+                                      worker, doc)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+                                      $8::float8[], $9::text[], $10::text[], $11::text[], $12::jsonb[])"""
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def insert_events(conn: asyncpg.Connection, company: str, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Store the accepted events of a batch, given as (task, type, normalised document); one statement."""
+    columns: list[list[Any]] = [[] for _ in range(11)]
+    for task, event_type, doc in events:
+        row = (task, event_type, doc["timestamp"], doc.get("iter"), doc["metric"], doc["variant"],
+               _float(doc.get("value")), _text(doc.get("msg")), _text(doc.get("level")), _text(doc.get("worker")),
+               json.dumps(doc, default=str))
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    await conn.execute(_INSERT, company, *columns)
+
+
+@dataclass(frozen=True)
+class LogPage:
+    events: list[dict[str, Any]]
+    total: int
+
+
+async def read_log(pool: asyncpg.Pool, company: str, task: str, batch_size: int, navigate_earlier: bool,
+                   from_timestamp: int | None) -> LogPage:
+    """Up to `batch_size` log events from the latest (navigate_earlier) or the earliest one, starting after
+    `from_timestamp`; like the reference server, the events sharing the last returned timestamp all come along,
+    so paging by timestamp loses none."""
+    direction, before = ("DESC", "<") if navigate_earlier else ("ASC", ">")
+    where = "company = $1 AND task = $2 AND type = $3"
+    args: list[Any] = [company, task, LOG]
+    bound = f" AND timestamp {before} $4" if from_timestamp else ""
+    rows = await pool.fetch(
+        f"SELECT seq, timestamp, doc FROM task_events WHERE {where}{bound} "
+        f"ORDER BY timestamp {direction}, seq {direction} LIMIT {int(batch_size)}",
+        *args, *([from_timestamp] if from_timestamp else []))
+    if rows and len(rows) == batch_size:
+        rows = list(rows) + list(await pool.fetch(
+            f"SELECT seq, timestamp, doc FROM task_events WHERE {where} AND timestamp = $4 AND seq {before} $5 "
+            f"ORDER BY seq {direction}", *args, rows[-1]["timestamp"], rows[-1]["seq"]))
+    total = await pool.fetchval(f"SELECT count(*) FROM task_events WHERE {where}", *args)
+    return LogPage([json.loads(r["doc"]) for r in rows], int(total))
