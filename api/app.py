@@ -101,6 +101,12 @@ def create_app(make_context: Any) -> FastAPI:
     async def docs() -> Response:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="taskstream API")
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        from projections.metrics import prometheus_text
+
+        return Response(await prometheus_text(request.app.state.ctx.pool), media_type="text/plain; version=0.0.4")
+
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"])
     async def dispatch(request: Request) -> Response:
         if request.headers.get("content-encoding"):

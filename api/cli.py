@@ -48,7 +48,7 @@ def serve(args: argparse.Namespace) -> int:
                                                           secret=boot.secret_key), flush=True)  # type: ignore[attr-defined]
         else:
             print("using the existing key pairs (`taskstream credentials list`)", flush=True)
-        app = create_app(context_factory(url))
+        app = create_app(context_factory(url, args.kafka))
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     finally:
         if embedded is not None:
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=int(os.environ.get("TASKSTREAM_PORT", "8008")),
                      help="port to listen on (env TASKSTREAM_PORT, default 8008)")
     run.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    run.add_argument("--kafka", default=os.environ.get("TASKSTREAM_KAFKA_BOOTSTRAP"),
+                     help="publish the log to this Kafka (env TASKSTREAM_KAFKA_BOOTSTRAP; default: no relay)")
     run.set_defaults(func=serve)
     creds = sub.add_parser("credentials", help="manage key pairs (secrets are stored hashed)")
     actions = creds.add_subparsers(dest="action", required=True)
@@ -90,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a key pair")
     revoke.add_argument("access_key")
     creds.set_defaults(func=credentials)
+    from api.stream_cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

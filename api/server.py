@@ -12,16 +12,23 @@ from api.database import bootstrap, create_pool
 from schemas.contract import load_contract
 
 
-def context_factory(database_url: str) -> Callable[[], AbstractAsyncContextManager[AppContext]]:
-    """What the app's lifespan opens: a pool on the (already migrated) database and the parsed contract."""
+def context_factory(database_url: str, kafka_bootstrap: str | None = None
+                    ) -> Callable[[], AbstractAsyncContextManager[AppContext]]:
+    """What the app's lifespan opens: a pool on the (already migrated) database and the parsed contract, and
+    the background tasks (audit subscriber, watchdog, relay to Kafka if `kafka_bootstrap`), stopped at exit."""
+    from projections.background import start_background, stop_background
 
     @asynccontextmanager
     async def make_context() -> AsyncIterator[AppContext]:
         pool = await create_pool(database_url)
+        background = []
         try:
             token_secret = await pool.fetchval("SELECT value FROM settings WHERE key = 'token_secret'")
-            yield AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, token_secret))
+            ctx = AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, token_secret))
+            background = start_background(pool, ctx.stores, database_url, kafka_bootstrap)
+            yield ctx
         finally:
+            await stop_background(background)
             await pool.close()
 
     return make_context

@@ -151,7 +151,8 @@ async def read_after(
 
 async def head_position(conn: asyncpg.Connection) -> int:
     """The highest position written so far (visible or not): the end a reader's lag is measured against."""
-    value = await conn.fetchval("SELECT last_value FROM events_position_seq")
+    # `is_called` is false until the first nextval: an empty log's head is 0, not the sequence's start value.
+    value = await conn.fetchval("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_position_seq")
     return int(value or 0)
 
 

@@ -1,0 +1,122 @@
+"""The audit trail: for every task event, when, who (company, user), through which call, `force`, the status
+reason and message, and the fields before and after the change.
+
+A subscriber behind the log (never inline: a command does not wait for it). It keeps its own copy of each task
+(`audit_task_state`) to know the values before a change; that copy carries the stream version, so an event at or
+below it (redelivery, or events a replay already covered) has no second effect. Replay rebuilds both tables with
+`audit_entry`, the same function the live subscriber uses.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from commands.evolve import evolve
+from commands.store import RecordedEvent
+from projections.kafka_codec import family_of
+from schemas.clock import iso
+from schemas.events import Event, TaskChanged, TaskCreated, TaskDeleted
+
+AUDIT_COLUMNS = ("task_id", "version", "event_id", "position", "company", "time", "user_id", "endpoint",
+                 "event_type", "force", "status_reason", "status_message", "before", "after")
+STATE_COLUMNS = ("task_id", "company", "version", "doc")
+
+
+def _get(doc: dict[str, Any] | None, path: str) -> Any:
+    node: Any = doc
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _changes(event: Event, before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[Any, Any]:
+    """(before, after) of the fields the event wrote: whole documents for creation and deletion."""
+    if isinstance(event, TaskCreated):
+        return None, after
+    if isinstance(event, TaskDeleted):
+        return before, None
+    if isinstance(event, TaskChanged):
+        paths = [*event.set, *event.unset]
+        return {p: _get(before, p) for p in paths}, {p: _get(after, p) for p in paths}
+    return None, None
+
+
+def audit_entry(record: RecordedEvent, before: dict[str, Any] | None) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    """The audit row of one task event (in AUDIT_COLUMNS order) and the task's document after it."""
+    event = record.event()
+    after = evolve(before, event)
+    changed_before, changed_after = _changes(event, before, after)
+    meta = record.metadata
+    written = event.set if isinstance(event, TaskChanged) else {}
+    company = (after or before or {}).get("company", meta.get("company", ""))
+    row = (
+        record.stream_id, record.version, record.event_id, record.position, company, record.recorded,
+        meta.get("user"), meta.get("endpoint"), record.type,
+        bool(getattr(event, "force", False) or meta.get("forced", False)),
+        written.get("status_reason", meta.get("status_reason") or None),
+        written.get("status_message", meta.get("status_message") or None),
+        None if changed_before is None else json.dumps(changed_before),
+        None if changed_after is None else json.dumps(changed_after),
+    )
+    return row, after
+
+
+class AuditTrail:
+    """The audit subscriber, writing `table` and its task copies in `state_table` (replay passes shadows)."""
+
+    name = "audit"
+
+    def __init__(self, table: str = "task_audit", state_table: str = "audit_task_state") -> None:
+        self.table = table
+        self.state_table = state_table
+        self._insert = (f"INSERT INTO {table} ({', '.join(AUDIT_COLUMNS)}) VALUES "
+                        f"({', '.join(f'${i}' for i in range(1, len(AUDIT_COLUMNS) + 1))}) "
+                        "ON CONFLICT (event_id) DO NOTHING")
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        """Record one event; events of other families and versions already recorded change nothing."""
+        if family_of(event.type) != "tasks":
+            return
+        state = await conn.fetchrow(
+            f"SELECT version, doc FROM {self.state_table} WHERE task_id = $1", event.stream_id)
+        if state is not None and event.version <= state["version"]:
+            return
+        before = json.loads(state["doc"]) if state is not None and state["doc"] is not None else None
+        row, after = audit_entry(event, before)
+        await conn.execute(self._insert, *row)
+        await conn.execute(
+            f"""INSERT INTO {self.state_table} (task_id, company, version, doc) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (task_id) DO UPDATE SET company = EXCLUDED.company, version = EXCLUDED.version,
+                doc = EXCLUDED.doc""",
+            event.stream_id, row[4], event.version, None if after is None else json.dumps(after))
+
+
+def _entry(row: asyncpg.Record) -> dict[str, Any]:
+    time: datetime = row["time"]
+    return {
+        "version": row["version"], "time": iso(time), "event": row["event_type"], "event_id": str(row["event_id"]),
+        "company": row["company"], "user": row["user_id"], "endpoint": row["endpoint"], "force": row["force"],
+        "status_reason": row["status_reason"], "status_message": row["status_message"],
+        "before": None if row["before"] is None else json.loads(row["before"]),
+        "after": None if row["after"] is None else json.loads(row["after"]),
+    }
+
+
+async def task_history(conn: asyncpg.Connection, task_id: str, companies: list[str] | None,
+                       newest_first: bool = False) -> list[dict[str, Any]] | None:
+    """The audit entries of a task in version order, or None unless the task's company is one of `companies`
+    (None: any company, for the operator's command line).
+
+    Tenancy follows the task's latest company (a public task's whole history is readable by everyone).
+    """
+    company = await conn.fetchval("SELECT company FROM audit_task_state WHERE task_id = $1", task_id)
+    if company is None or (companies is not None and company not in companies):
+        return None
+    rows = await conn.fetch(
+        f"SELECT * FROM task_audit WHERE task_id = $1 ORDER BY version {'DESC' if newest_first else 'ASC'}",
+        task_id)
+    return [_entry(r) for r in rows]

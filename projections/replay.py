@@ -1,0 +1,269 @@
+"""`taskstream replay`: rebuild read models from the log into shadow tables, then swap them in atomically.
+
+1. Bulk: in a REPEATABLE READ transaction (snapshot S0), stream the model's events in (stream_id, version) order
+   through a server-side cursor, fold one stream at a time (`replay_models`) and COPY the rows into
+   `<table>_shadow` (created `LIKE <table> INCLUDING ALL`). Memory holds one stream and one COPY chunk.
+2. Catch-up: apply the events S0 did not see to the shadow tables through the model's projector (a snapshot S1).
+3. Swap, in one short transaction: lock the live tables, apply the events S1 did not see, drop the live tables
+   and rename the shadows (and their indexes) to the live names. Calls that waited then use the new tables:
+   PostgreSQL resolves a table name again after waiting for its lock.
+
+The API keeps serving meanwhile; nothing is published anywhere (replay never re-fires side effects). Interrupted
+(Ctrl-C) before the swap, the shadows are dropped and the live model is untouched. With `to_position`, the model
+is rebuilt as of that log position into `<table>_at_<N>` and left there for inspection (never swapped in: the
+live model must stay the state commands decide on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+import time
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+import asyncpg
+from tqdm import tqdm
+
+from commands.evolve import evolve
+from commands.store import LogPosition, RecordedEvent
+from projections.audit import AuditTrail
+from projections.kafka_codec import types_of
+from projections.replay_models import (
+    FULL_COLUMNS,
+    READ_MODELS,
+    AuditFolder,
+    ProjectorFolder,
+    ReadModel,
+    Rows,
+    TaskFolder,
+    _recorded,
+)
+from projections.subscription import load_checkpoint, save_checkpoint
+
+CHUNK = 5000
+_MAX_POSITION = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    name: str
+    events: int
+    seconds: float
+    tables: tuple[str, ...]
+    swapped: bool
+
+
+def _folder(model: ReadModel, shadows: tuple[str, ...]) -> Any:
+    if model.name == "tasks":
+        return TaskFolder(shadows)
+    if model.name == "audit":
+        return AuditFolder(shadows)
+    return ProjectorFolder(model.projector(*shadows))
+
+
+async def _create_shadows(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...]) -> None:
+    for live, shadow in zip(model.tables, shadows, strict=True):
+        await conn.execute(f"DROP TABLE IF EXISTS {shadow}")
+        await conn.execute(f"CREATE TABLE {shadow} (LIKE {live} INCLUDING ALL)")
+
+
+async def _drop(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
+    for table in tables:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+async def _copy(conn: asyncpg.Connection, folder: Any, rows: Rows) -> None:
+    for table, records in rows.items():
+        if records:
+            await conn.copy_records_to_table(table, records=records, columns=list(folder.copy_columns[table]))
+
+
+class _Writer:
+    """COPYs chunks in the background (one in flight), so PostgreSQL writes while Python folds the next chunk."""
+
+    def __init__(self, conn: asyncpg.Connection, folder: Any) -> None:
+        self.conn, self.folder = conn, folder
+        self.inflight: asyncio.Task[None] | None = None
+
+    async def flush(self, rows: Rows) -> None:
+        await self.wait()
+        self.inflight = asyncio.create_task(_copy(self.conn, self.folder, dict(rows)))
+        rows.clear()
+
+    async def wait(self) -> None:
+        if self.inflight is not None:
+            task, self.inflight = self.inflight, None
+            await task
+
+    async def abandon(self) -> None:
+        """On interruption: stop the COPY in flight, so the connection is free to drop the shadows."""
+        if self.inflight is not None:
+            self.inflight.cancel()
+            with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                await self.inflight
+
+
+async def _bulk(read: asyncpg.Connection, write: asyncpg.Connection, model: ReadModel,
+                shadows: tuple[str, ...], to_position: int | None, progress: bool) -> tuple[str, int]:
+    """Fold every event of snapshot S0 into the shadows; returns (S0, events read)."""
+    folder = _folder(model, shadows)
+    where = "type = ANY($1) AND ($2::bigint IS NULL OR position <= $2)"
+    args = (types_of(model.families), to_position)
+    async with read.transaction(isolation="repeatable_read", readonly=True):
+        snapshot = await read.fetchval("SELECT pg_current_snapshot()::text")
+        total = await read.fetchval(f"SELECT count(*) FROM events WHERE {where}", *args)
+        cursor = await read.cursor(
+            f"SELECT {folder.columns} FROM events WHERE {where} ORDER BY stream_id, version", *args)
+        bar = tqdm(total=total, unit="ev", unit_scale=True, desc=f"replay {model.name}", file=sys.stderr,
+                   disable=not progress)
+        rows: Rows = {}
+        writer = _Writer(write, folder)
+        current, version, count = None, 0, 0
+        try:
+            while batch := await cursor.fetch(CHUNK):
+                for row in batch:
+                    if row["stream_id"] != current:
+                        if current is not None:
+                            await _end_stream(write, folder, current, version, rows)
+                        current = row["stream_id"]
+                    folder.add(row)
+                    version = row["version"]
+                count += len(batch)
+                bar.update(len(batch))
+                if sum(len(r) for r in rows.values()) >= CHUNK:
+                    await writer.flush(rows)
+            await writer.wait()
+            if current is not None:
+                await _end_stream(write, folder, current, version, rows)
+            await writer.flush(rows)
+            await writer.wait()
+            bar.close()
+        finally:
+            await writer.abandon()
+    return snapshot, count
+
+
+async def _end_stream(write: asyncpg.Connection, folder: Any, stream_id: str, version: int, rows: Rows) -> None:
+    if isinstance(folder, ProjectorFolder):
+        await folder.write(write, stream_id, version)
+    else:
+        folder.end(stream_id, version, rows)
+
+
+async def _late_events(conn: asyncpg.Connection, model: ReadModel, snapshot: str) -> list[RecordedEvent]:
+    """Committed events of the model that `snapshot` did not see, in (stream, version) order."""
+    rows = await conn.fetch(
+        f"""SELECT {FULL_COLUMNS} FROM events
+        WHERE txid >= pg_snapshot_xmin($1::text::pg_snapshot)
+          AND NOT pg_visible_in_snapshot(txid, $1::text::pg_snapshot) AND type = ANY($2)
+        ORDER BY stream_id, version""", snapshot, types_of(model.families))
+    return [_recorded(r) for r in rows]
+
+
+async def _apply_late(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...],
+                      events: list[RecordedEvent]) -> None:
+    """Apply late events through the live projector on the shadows; versions already there are skipped."""
+    projector = model.projector(*shadows)
+    if isinstance(projector, AuditTrail):
+        for event in events:
+            await projector.handle(conn, event)
+        return
+    for stream_id, group in groupby(events, key=lambda e: e.stream_id):
+        loaded = await projector.load(conn, stream_id)
+        doc, version = loaded if loaded is not None else (None, 0)
+        fresh = [e.event() for e in group if e.version > version]
+        if not fresh:
+            continue
+        for event in fresh:
+            doc = evolve(doc, event)
+        await projector.project(conn, stream_id, version + len(fresh), doc)
+        project_events = getattr(projector, "project_events", None)
+        if doc is not None and project_events is not None:
+            await project_events(conn, stream_id, version, fresh)
+
+
+async def _catch_up(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...], snapshot: str) -> str:
+    """Apply what `snapshot` missed, without blocking writers; returns the snapshot this pass saw."""
+    async with conn.transaction(isolation="repeatable_read"):
+        seen = await conn.fetchval("SELECT pg_current_snapshot()::text")
+        await _apply_late(conn, model, shadows, await _late_events(conn, model, snapshot))
+    return str(seen)
+
+
+_INDEX_DEF = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (.*)$")
+
+
+async def _index_renames(conn: asyncpg.Connection, live: str, shadow: str) -> list[tuple[str, str]]:
+    """(shadow index, live index) pairs with the same definition: the shadow's indexes take the live names."""
+    def key(definition: str) -> tuple[str, str]:
+        match = _INDEX_DEF.match(definition)
+        return (match.group(1) or "", match.group(2)) if match else ("", definition)
+
+    rows = await conn.fetch("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1)",
+                            [live, shadow])
+    live_names = {key(r["indexdef"]): r["indexname"] for r in rows if r["tablename"] == live}
+    return [(r["indexname"], live_names[key(r["indexdef"])]) for r in rows
+            if r["tablename"] == shadow and key(r["indexdef"]) in live_names]
+
+
+async def _advance_checkpoint(conn: asyncpg.Connection, name: str) -> None:
+    """Every transaction below the current horizon is in the swapped-in tables: the subscriber resumes there
+    (events above it that are in the tables too are skipped by the subscriber's per-stream versions)."""
+    xmin = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    current = await load_checkpoint(conn, name)
+    await save_checkpoint(conn, name, max(current, LogPosition(xmin - 1, _MAX_POSITION)))
+
+
+async def _swap(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...], snapshot: str) -> None:
+    async with conn.transaction():
+        if model.checkpoint:
+            # Why first: the live subscriber locks its checkpoint row before writing these tables (same order).
+            await load_checkpoint(conn, model.checkpoint, for_update=True)
+        for live in model.tables:
+            # ACCESS EXCLUSIVE at once (the drop needs it): upgrading from a weaker lock would deadlock with a
+            # command that read the table and waits to write it. Readers and writers wait the few milliseconds
+            # of this transaction, then use the new tables (PostgreSQL resolves a table name again after waiting).
+            await conn.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
+        await _apply_late(conn, model, shadows, await _late_events(conn, model, snapshot))
+        if model.checkpoint:
+            await _advance_checkpoint(conn, model.checkpoint)
+        for live, shadow in zip(model.tables, shadows, strict=True):
+            renames = await _index_renames(conn, live, shadow)
+            await conn.execute(f"DROP TABLE {live}")
+            await conn.execute(f"ALTER TABLE {shadow} RENAME TO {live}")
+            for shadow_index, live_index in renames:
+                await conn.execute(f'ALTER INDEX "{shadow_index}" RENAME TO "{live_index}"')
+
+
+async def replay_model(database_url: str, name: str, to_position: int | None = None,
+                       progress: bool = True) -> ReplayResult:
+    """Rebuild one read model (see the module comment); the live model is untouched unless the swap commits."""
+    model = READ_MODELS[name]
+    suffix = "_shadow" if to_position is None else f"_at_{to_position}"
+    shadows = tuple(t + suffix for t in model.tables)
+    started = time.perf_counter()
+    read, write = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    finished = False
+    try:
+        await _create_shadows(write, model, shadows)
+        snapshot, count = await _bulk(read, write, model, shadows, to_position, progress)
+        if to_position is None:
+            await _swap(write, model, shadows, await _catch_up(write, model, shadows, snapshot))
+        finished = True
+        return ReplayResult(name, count, time.perf_counter() - started,
+                            model.tables if to_position is None else shadows, to_position is None)
+    finally:
+        if not finished:
+            await asyncio.shield(_drop(write, shadows))
+        await read.close()
+        await write.close()
+
+
+async def replay(database_url: str, names: list[str], to_position: int | None = None,
+                 progress: bool = True) -> list[ReplayResult]:
+    """Rebuild the named read models one after the other."""
+    return [await replay_model(database_url, name, to_position, progress) for name in names]

@@ -1,0 +1,176 @@
+"""The subscription runner: feeds a subscriber the log, either straight from PostgreSQL or from Kafka.
+
+Exactly-once effect (G5): a subscriber's own writes and its progress commit in ONE transaction, so an event
+delivered twice has no second effect.
+* From the log (`LogSubscription`): progress is the checkpoint `(txid, position)` in `checkpoints`; the batch
+  transaction locks the checkpoint row, drops every event at or below it, applies the rest, and moves it.
+* From Kafka (`KafkaSubscription`): partitions interleave streams, so there is no single position; progress is
+  the last applied version of each stream (`subscription_streams`). An event at or below it is a duplicate; an
+  event above version+1 arrived ahead of an earlier one that a relay restart will deliver again (the relay never
+  checkpoints past an unacknowledged event), so it is left for then. Kafka offsets are committed after the
+  database transaction, as a hint only: the database decides what was applied.
+
+A subscriber that fails on an event stops and says so: the batch rolls back and `SubscriberFailed` is raised
+(never skipped, the checkpoint stays before the event).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from commands.store import LogPosition, RecordedEvent, read_after
+from projections.kafka_codec import decode
+
+log = logging.getLogger("taskstream.subscription")
+
+
+class Subscriber(Protocol):
+    """A consumer of the log. `handle` runs inside the runner's transaction and writes only through `conn`."""
+
+    name: str
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None: ...
+
+
+class SubscriberFailed(Exception):
+    """A subscriber raised on an event: it stopped there, its checkpoint is before the event."""
+
+    def __init__(self, name: str, event: RecordedEvent) -> None:
+        super().__init__(f"subscriber {name!r} failed on event {event.event_id} ({event.type} v{event.version} of "
+                         f"{event.stream_id}, log position {event.txid}:{event.position}); stopped")
+        self.event = event
+
+
+async def load_checkpoint(conn: asyncpg.Connection, name: str, for_update: bool = False) -> LogPosition:
+    """Where subscriber `name` stands (0:0 if it never ran). `for_update` locks the row for the transaction."""
+    await conn.execute("INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
+    row = await conn.fetchrow(
+        "SELECT txid::text::bigint AS txid, position FROM checkpoints WHERE name = $1"
+        + (" FOR UPDATE" if for_update else ""), name)
+    return LogPosition(row["txid"], row["position"])
+
+
+async def save_checkpoint(conn: asyncpg.Connection, name: str, position: LogPosition) -> None:
+    await conn.execute(
+        "UPDATE checkpoints SET txid = $2::text::xid8, position = $3, updated = now() WHERE name = $1",
+        name, str(position.txid), position.position)
+
+
+async def _handle(conn: asyncpg.Connection, subscriber: Subscriber, event: RecordedEvent) -> None:
+    try:
+        await subscriber.handle(conn, event)
+    except Exception as exc:
+        failure = SubscriberFailed(subscriber.name, event)
+        log.error("%s", failure, exc_info=exc)
+        raise failure from exc
+
+
+async def apply_from_log(conn: asyncpg.Connection, subscriber: Subscriber, events: list[RecordedEvent]) -> int:
+    """Apply a batch read from the log and move the checkpoint, in one transaction; returns how many applied.
+
+    Events at or below the checkpoint (a batch delivered twice, a second runner) are dropped, not re-applied.
+    """
+    async with conn.transaction():
+        # Why FOR UPDATE: two runners of one subscriber serialise here; the second sees the first's checkpoint.
+        checkpoint = await load_checkpoint(conn, subscriber.name, for_update=True)
+        fresh = [e for e in events if e.log_position > checkpoint]
+        for event in fresh:
+            await _handle(conn, subscriber, event)
+        if fresh:
+            await save_checkpoint(conn, subscriber.name, fresh[-1].log_position)
+    return len(fresh)
+
+
+async def apply_from_kafka(conn: asyncpg.Connection, subscriber: Subscriber, events: list[RecordedEvent]) -> int:
+    """Apply a batch delivered by Kafka, deduplicated per stream version, in one transaction; returns how many."""
+    applied = 0
+    async with conn.transaction():
+        for event in events:
+            # Why FOR UPDATE: a stream's events are applied by one transaction at a time, in version order.
+            last = await conn.fetchval(
+                "SELECT version FROM subscription_streams WHERE subscriber = $1 AND stream_id = $2 FOR UPDATE",
+                subscriber.name, event.stream_id) or 0
+            if event.version != last + 1:
+                if event.version > last + 1:
+                    log.warning("%s: %s v%d arrived before v%d; waiting for its redelivery",
+                                subscriber.name, event.stream_id, event.version, last + 1)
+                continue
+            await _handle(conn, subscriber, event)
+            await conn.execute(
+                """INSERT INTO subscription_streams (subscriber, stream_id, version) VALUES ($1, $2, $3)
+                ON CONFLICT (subscriber, stream_id) DO UPDATE SET version = EXCLUDED.version""",
+                subscriber.name, event.stream_id, event.version)
+            applied += 1
+    return applied
+
+
+class LogSubscription:
+    """Feeds a subscriber from the log by catch-up reads (`read_after`), polling every `poll_interval` seconds."""
+
+    def __init__(self, pool: asyncpg.Pool, subscriber: Subscriber, batch_size: int = 500,
+                 poll_interval: float = 0.05) -> None:
+        self.pool = pool
+        self.subscriber = subscriber
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+
+    async def step(self) -> int:
+        """Read and apply one batch; returns the number of events read (0: caught up)."""
+        async with self.pool.acquire() as conn:
+            checkpoint = await load_checkpoint(conn, self.subscriber.name)
+            events = await read_after(conn, checkpoint, self.batch_size)
+            if events:
+                await apply_from_log(conn, self.subscriber, events)
+            return len(events)
+
+    async def catch_up(self) -> None:
+        """Apply everything readable now (stops at the horizon of transactions still open)."""
+        while await self.step():
+            pass
+
+    async def run(self) -> None:
+        """Follow the log until cancelled; raises SubscriberFailed if the subscriber fails on an event."""
+        while True:
+            if not await self.step():
+                await asyncio.sleep(self.poll_interval)
+
+
+class KafkaSubscription:
+    """Feeds a subscriber from Kafka topics in consumer group `group_id` (at-least-once, deduplicated here)."""
+
+    def __init__(self, pool: asyncpg.Pool, subscriber: Subscriber, bootstrap: str, topics: list[str],
+                 group_id: str | None = None, batch_size: int = 500) -> None:
+        self.pool = pool
+        self.subscriber = subscriber
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.group_id = group_id or f"taskstream-{subscriber.name}"
+        self.batch_size = batch_size
+
+    def consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", fetch_max_wait_ms=50, metadata_max_age_ms=5000)
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Consume until cancelled; `ready` is set once partitions are assigned. Raises SubscriberFailed."""
+        consumer = self.consumer()
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                if ready is not None and consumer.assignment():
+                    ready.set()
+                for partition, messages in batches.items():
+                    events = [decode(m.value) for m in messages if m.value is not None]
+                    async with self.pool.acquire() as conn:
+                        await apply_from_kafka(conn, self.subscriber, events)
+                    # After the database commit: a crash in between only means a harmless redelivery.
+                    await consumer.commit({partition: messages[-1].offset + 1})
+        finally:
+            await consumer.stop()
