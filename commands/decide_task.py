@@ -31,18 +31,26 @@ def writable(doc: dict[str, Any] | None, task_id: str, company: str) -> dict[str
 
 
 def _legacy_merge(prepared: dict[str, Any], execution: dict[str, Any], previous: dict[str, Any] | None) -> None:
-    """Move legacy `execution.parameters`/`model_desc` into hyper-params/configuration (§3.3)."""
+    """Move legacy `execution.parameters`/`model_desc` into hyper-params/configuration (§3.3).
+
+    Without new items of the target (absent or empty), the task's own items are kept and its legacy ones
+    replaced, so an empty legacy map removes them; with new items, the legacy ones are merged into those."""
     for legacy_key, target, convert in (("parameters", "hyperparams", td.legacy_parameters),
                                         ("model_desc", "configuration", td.legacy_configuration)):
         legacy = execution.get(legacy_key)
-        if not legacy:
+        if legacy is None:
+            execution.pop(legacy_key, None)
             continue
         execution[legacy_key] = {}
         converted = convert(legacy)
-        if target in prepared:
-            base = prepared[target]
-        else:
-            base = _without_legacy(previous.get(target, {}) if previous else {}, target)
+        base = prepared.get(target) or {}
+        current = (previous or {}).get(target) or {}
+        if not base and current:
+            base, removed = _without_legacy(current, target)
+            if not converted and not removed:
+                continue
+        elif not converted:
+            continue
         if target == "hyperparams":
             for section, items in converted.items():
                 base.setdefault(section, {}).update(items)
@@ -51,10 +59,14 @@ def _legacy_merge(prepared: dict[str, Any], execution: dict[str, Any], previous:
         prepared[target] = base
 
 
-def _without_legacy(current: dict[str, Any], target: str) -> dict[str, Any]:
+def _without_legacy(current: dict[str, Any], target: str) -> tuple[dict[str, Any], bool]:
+    """The items that are not of type legacy (hyper-param sections left empty are dropped), and whether any was."""
     if target == "configuration":
-        return {k: v for k, v in current.items() if v.get("type") != "legacy"}
-    return {s: {k: v for k, v in items.items() if v.get("type") != "legacy"} for s, items in current.items()}
+        kept = {k: v for k, v in current.items() if v.get("type") != "legacy"}
+        return kept, len(kept) < len(current)
+    sections = {s: {k: v for k, v in items.items() if v.get("type") != "legacy"} for s, items in current.items()}
+    removed = sum(map(len, current.values())) > sum(map(len, sections.values()))
+    return {s: items for s, items in sections.items() if items}, removed
 
 
 def prepare_fields(fields: dict[str, Any], now: datetime, previous: dict[str, Any] | None) -> dict[str, Any]:

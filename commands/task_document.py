@@ -118,17 +118,23 @@ def check_artifacts(artifacts: Any) -> list[dict[str, Any]]:
 
 
 def legacy_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
-    """`execution.parameters` → hyper-params of type `legacy` in section Args (or TF_DEFINE) (§3.3)."""
+    """`execution.parameters` → hyper-params of type `legacy` in section Args, or TF_DEFINE for `TF_DEFINE/<name>`
+    (§3.3). An empty name → 400/12, as the reference's `split_param_name` and `ensure_non_empty`."""
     result: dict[str, dict[str, Any]] = {}
     for full_name, value in parameters.items():
-        section, name = ("TF_DEFINE", full_name[len("TF_DEFINE/"):]) if full_name.startswith("TF_DEFINE/") \
-            else ("Args", full_name)
+        prefix, _, rest = full_name.partition("/")
+        section, name = ("TF_DEFINE", rest) if prefix == "TF_DEFINE" else ("Args", full_name)
+        if not name:
+            raise validation_error("Parameter name cannot be empty" if section == "TF_DEFINE"
+                                   else "Empty parameter name is not allowed")
         result.setdefault(section, {})[name] = {"section": section, "name": name, "type": "legacy",
                                                 "value": str(value)}
     return result
 
 
 def legacy_configuration(model_desc: dict[str, Any]) -> dict[str, Any]:
+    if "" in model_desc:
+        raise validation_error("Empty configuration name is not allowed")
     return {name: {"name": name, "value": str(value), "type": "legacy"} for name, value in model_desc.items()}
 
 
@@ -140,6 +146,9 @@ def check_execution(execution: Any) -> dict[str, Any]:
         result["artifacts"] = check_artifacts(result["artifacts"])
     if "model_labels" in result and not isinstance(result["model_labels"], dict):
         raise data_error(execution="model_labels: Only dictionaries may be used in a DictField")
+    for key in ("parameters", "model_desc"):
+        if result.get(key) is not None and not isinstance(result[key], dict):
+            raise data_error(execution=f"{key}: Only dictionaries may be used in a DictField")
     return result
 
 

@@ -7,7 +7,6 @@ import copy
 from typing import Any
 
 DEFAULT_EXCLUDED = ("unique_metrics", "company_origin", "enqueue_status")
-SYSTEM_TAG_NAMES = ("active", "archived", "development", "-active", "-archived", "-development")
 
 
 def _get_path(doc: dict[str, Any], parts: list[str]) -> tuple[bool, Any]:
@@ -54,30 +53,36 @@ def project(doc: dict[str, Any], only_fields: list[str] | None, exclude_defaults
 
 
 def for_version(doc: dict[str, Any], requested: tuple[int, int]) -> dict[str, Any]:
-    """Output conversions by requested version: < 2.13 model/docker fields, < 2.9 legacy maps, < 2.3 tags."""
+    """Output conversions by requested version: < 2.13 model/docker fields, < 2.9 legacy maps, < 2.3 tags.
+
+    Like the reference's nested_set, a converted field is written even when the projection left out its parent."""
     if requested >= (2, 13):
         return doc
     doc = copy.deepcopy(doc)
-    models = doc.get("models")
-    if isinstance(models, dict) and "execution" in doc:
-        inputs, outputs = models.get("input") or [], models.get("output") or []
-        if inputs:
-            doc["execution"]["model"] = inputs[0].get("model")
-        if outputs:
-            doc.setdefault("output", {})["model"] = outputs[-1].get("model")
+    models = doc.get("models") if isinstance(doc.get("models"), dict) else {}
+    for mode, parent, index in (("input", "execution", 0), ("output", "output", -1)):
+        if models.get(mode):
+            doc.setdefault(parent, {})["model"] = models[mode][index].get("model")
     container = doc.get("container") or {}
-    if container.get("image") and "execution" in doc:
-        doc["execution"]["docker_cmd"] = " ".join(p for p in (container["image"], container.get("arguments")) if p)
-    if requested < (2, 9) and "execution" in doc:
-        doc["execution"]["parameters"] = {
-            (f"TF_DEFINE/{name}" if section == "TF_DEFINE" else name): item.get("value")
-            for section, items in (doc.get("hyperparams") or {}).items()
-            for name, item in items.items() if item.get("type") == "legacy"
-        }
-        doc["execution"]["model_desc"] = {
-            name: item.get("value") for name, item in (doc.get("configuration") or {}).items()
-            if item.get("type") == "legacy"
-        }
-    if requested < (2, 3) and "tags" in doc:
-        doc["tags"] = sorted((doc.get("tags") or []) + (doc.pop("system_tags", None) or []))
+    if container.get("image"):
+        doc.setdefault("execution", {})["docker_cmd"] = " ".join(
+            p for p in (container["image"], container.get("arguments")) if p)
+    if requested < (2, 9):
+        _legacy_maps(doc)
+    if requested < (2, 3) and doc.get("system_tags"):
+        doc["tags"] = sorted(set(doc.get("tags") or []) | set(doc["system_tags"]))
     return doc
+
+
+def _legacy_maps(doc: dict[str, Any]) -> None:
+    """`execution.parameters`/`model_desc` from the legacy-typed items, when there are any (§3.3)."""
+    parameters = {
+        (f"TF_DEFINE/{name}" if section == "TF_DEFINE" else name): item.get("value")
+        for section, items in (doc.get("hyperparams") or {}).items()
+        for name, item in items.items() if item.get("type") == "legacy"
+    }
+    model_desc = {name: item.get("value") for name, item in (doc.get("configuration") or {}).items()
+                  if item.get("type") == "legacy"}
+    for key, legacy in (("parameters", parameters), ("model_desc", model_desc)):
+        if legacy:
+            doc.setdefault("execution", {})[key] = legacy

@@ -12,6 +12,7 @@ from api.call import Call, endpoint
 from api.context import run_command
 from api.endpoints.projects import find_or_create_project
 from api.endpoints.tasks_fields import required_list
+from api.versions import conform_tags
 from commands import decide_fields as df
 from commands.session import CommandSession, Stream
 from schemas.clock import utc_now
@@ -98,7 +99,7 @@ def batch_items(call: Call) -> dict[str, dict[str, Any]]:
         if "task" not in item:
             # The reference server fails such a body with a KeyError: 500/0 "'task'".
             raise ApiError(500, 0, "'task'")
-        by_task[str(item["task"])] = item
+        by_task[str(item["task"])] = conform_tags(item, call.requested)
     return by_task
 
 

@@ -17,7 +17,7 @@ from api.endpoints.task_commands import (
     update_response,
 )
 from api.endpoints.task_references import check_references
-from api.versions import conform_task_input
+from api.versions import conform_tags, conform_task_input
 from commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
 from commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
 from commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask
@@ -70,7 +70,7 @@ async def edit(call: Call) -> dict[str, Any]:
 @endpoint("tasks.update")
 async def update(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
-    command = UpdateTask(task_id, call.data)
+    command = UpdateTask(task_id, conform_tags(call.data, call.requested))
     return await run_task_command(call, task_id,
                                   lambda doc: decide_update(doc, command, call.actor.company, utc_now()))
 
