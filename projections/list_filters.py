@@ -37,23 +37,33 @@ def buckets(values: list[Any]) -> tuple[dict[str, list[str]], bool, bool]:
     return result, with_and, has_null
 
 
-def list_condition(param: Callable[[Any], str], expr: str, value: Any, *, is_array: bool) -> str | None:
-    """The condition for one list filter on `expr` (a text column/expression, or a text[] column)."""
+def list_condition(param: Callable[[Any], str], expr: str, value: Any, *, is_array: bool,
+                   expand: Callable[[str], str] | None = None, indexable: bool = True) -> str | None:
+    """The condition for one list filter on `expr` (a text column/expression, or a text[] column).
+
+    `expand` turns the include values' `text[]` parameter into the set actually matched (used to add
+    descendant projects for `include_subprojects`, §6.3g). `indexable=False` writes array membership as
+    `(... && ...) IS TRUE` (the same truth value on a NOT NULL column), which the planner cannot answer from a
+    GIN index: when a selective B-tree filter is present, ANDing in a GIN bitmap of a common tag costs far
+    more than it saves, and the planner's GIN cost estimate does not see that."""
     values = value if isinstance(value, list) else [value]
     if not values:
         return None
     groups, with_and, has_null = buckets(values)
     parts = []
     if groups["include"]:
-        p = param(groups["include"])
-        parts.append(f"{expr} && {p}::text[]" if is_array else f"{expr} = ANY({p}::text[])")
+        p = f"{param(groups['include'])}::text[]"
+        p = expand(p) if expand else p
+        parts.append((f"{expr} && {p}" if indexable else f"({expr} && {p}) IS TRUE") if is_array
+                     else f"{expr} = ANY({p})")
     if groups["exclude"]:
         p = param(groups["exclude"])
         parts.append(f"NOT ({expr} && {p}::text[])" if is_array
                      else f"({expr} IS NULL OR NOT ({expr} = ANY({p}::text[])))")
     if groups["all"]:
         p = param(groups["all"])
-        parts.append(f"{expr} @> {p}::text[]" if is_array else f"{expr} = ALL({p}::text[])")
+        contains = f"{expr} @> {p}::text[]" if indexable else f"({expr} @> {p}::text[]) IS TRUE"
+        parts.append(contains if is_array else f"{expr} = ALL({p}::text[])")
     condition = f"({(' AND ' if with_and else ' OR ').join(parts)})" if parts else None
     if has_null:
         empty = f"cardinality({expr}) = 0" if is_array else f"({expr} IS NULL OR {expr} = '')"

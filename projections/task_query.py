@@ -1,130 +1,75 @@
-"""`tasks.get_all` compiled to SQL over the task read model (§6).
+"""`tasks.get_all` / `get_all_ex` compiled to one SQL query over the task read model (§6).
 
-Every filter, the order and the page become SQL with bound parameters; field names come from a whitelist (a
-client's text is never interpolated into SQL). Nothing is filtered in Python after fetching.
+Every filter, the order and the page become SQL with bound parameters; field names come from a whitelist
+(`projections.query_paths`), client values are always parameters. Nothing is filtered in Python after fetching.
+
+Shape of the query: the scope is the caller's company plus public tasks (company ''). Each of the two companies
+is read by its own LATERAL sub-query with the full filter, order and `offset + limit`, so each can walk an index
+in order (`(company, project, last_update DESC NULLS LAST, id)` and friends); the outer query merges the two
+short lists and applies the page.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from projections.list_filters import list_condition
-from schemas.errors import ApiError, validation_error
+from projections.query_filters import add_datetimes, add_multi_field, add_patterns, add_ranges, add_search_text
+from projections.query_order import default_order, order_terms
+from projections.query_paths import ARRAY_COLUMNS, COLUMNS, SqlBuilder, json_text, unescape_path
+from schemas.errors import validation_error
 
 MAX_PAGE_SIZE = 500
-
-TASK_FIELDS = frozenset({
-    "id", "name", "user", "company", "type", "status", "comment", "created", "started", "completed",
-    "active_duration", "parent", "project", "output", "execution", "models", "container", "script", "tags",
-    "system_tags", "status_changed", "status_message", "status_reason", "published", "last_worker",
-    "last_worker_report", "last_update", "last_change", "last_iteration", "last_metrics", "hyperparams",
-    "configuration", "runtime", "unique_metrics", "metric_stats", "company_origin", "enqueue_status",
-})
-# Scalar or array columns of the read model, by API field.
-COLUMNS = {
-    "id": "id", "name": "name", "user": "user_id", "project": "project", "parent": "parent", "type": "type",
-    "status": "status", "comment": "comment", "created": "created", "last_update": "last_update",
-    "last_change": "last_change", "status_changed": "status_changed", "started": "started",
-    "last_iteration": "last_iteration", "active_duration": "active_duration", "company": "company",
-}
-ARRAY_COLUMNS = {"tags": "tags", "system_tags": "system_tags"}
 LIST_FIELDS = ("id", "user", "tags", "system_tags", "type", "status", "project", "parent")
-PATTERN_FIELDS = ("name", "comment")
-LEGACY_PATHS = {"execution.parameters": "hyperparams.Args", "execution.model_desc": "configuration",
-                "execution.docker_cmd": "container"}
+# Descendants of the given projects (and the projects themselves), for `include_subprojects` (§6.3g).
+_SUBTREE = ("ARRAY(WITH RECURSIVE subtree(id) AS (SELECT unnest({ids}) UNION "
+            "SELECT p.id FROM projects p JOIN subtree s ON p.parent = s.id WHERE p.company = ANY({scope})) "
+            "SELECT id FROM subtree)")
 
 
-@dataclass
-class SqlBuilder:
-    """Collects conditions and their bound parameters."""
+@dataclass(frozen=True)
+class QueryOptions:
+    """How a call reads: which scope rules apply and which part of each document is selected."""
 
-    args: list[Any] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
-
-    def param(self, value: Any) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}"
+    include_subprojects: bool = False
+    hide_hidden: bool = True
+    top_keys: tuple[str, ...] | None = None
+    window: tuple[int, int] | None = None
 
 
-def unescape_path(path: str) -> list[str]:
-    """`hyperparams.sec%2Etion.lr` → ['hyperparams', 'sec.tion', 'lr'] (§3.3 escaping, reversed)."""
-    for old, new in LEGACY_PATHS.items():
-        if path == old or path.startswith(old + "."):
-            path = new + path[len(old):]
-    parts = path.split(".")
-    if parts[0] in ("hyperparams", "configuration") and not 2 <= len(parts) <= 4:
-        raise validation_error("invalid task field", path=path)
-    return [p.replace("%2E", ".").replace("%24", "$").replace("%_", "_").replace("%%", "%") for p in parts]
-
-
-def json_path(b: SqlBuilder, parts: list[str], as_text: bool) -> str:
-    return f"(doc {'#>>' if as_text else '#>'} {b.param(parts)}::text[])"
-
-
-def check_regex(pattern: str) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ApiError(400, 21, None, err=str(exc)) from exc
-
-
-def add_filters(b: SqlBuilder, data: dict[str, Any]) -> None:
-    for name in PATTERN_FIELDS:
-        pattern = data.get(name)
-        if isinstance(pattern, str) and pattern:
-            check_regex(pattern)
-            b.where.append(f"{COLUMNS[name]} ~ {b.param(pattern)}")
+def add_list_filters(b: SqlBuilder, data: dict[str, Any], scope: str, subprojects: bool) -> None:
+    """The list fields and every `hyperparams.*` key (§6.3b)."""
+    # With an id/project/parent filter a B-tree index narrows the rows; tag membership is then a row filter.
+    selective = any(data.get(name) not in (None, [], "") for name in ("id", "project", "parent"))
     for name in LIST_FIELDS:
-        if name in data and data[name] is not None:
-            if name in ARRAY_COLUMNS:
-                condition = list_condition(b.param, ARRAY_COLUMNS[name], data[name], is_array=True)
-            else:
-                condition = list_condition(b.param, COLUMNS[name], data[name], is_array=False)
-            if condition:
-                b.where.append(condition)
+        if data.get(name) is None:
+            continue
+        expand = (lambda p: _SUBTREE.format(ids=p, scope=scope)) if name == "project" and subprojects else None
+        if name in ARRAY_COLUMNS:
+            condition = list_condition(b.param, ARRAY_COLUMNS[name], data[name], is_array=True,
+                                       indexable=not selective)
+        else:
+            condition = list_condition(b.param, COLUMNS[name], data[name], is_array=False, expand=expand)
+        if condition:
+            b.where.append(condition)
     for key, value in data.items():
         if key.startswith("hyperparams.") and value is not None:
-            expr = json_path(b, unescape_path(key), as_text=True)
-            condition = list_condition(b.param, expr, value, is_array=False)
+            condition = list_condition(b.param, json_text(b, unescape_path(key)), value, is_array=False)
             if condition:
                 b.where.append(condition)
-
-
-def order_expressions(b: SqlBuilder, order_by: Any) -> list[str]:
-    """ORDER BY terms: empty values last for an ascending first key; numeric-aware for parameter paths; id last."""
-    fields = [order_by] if isinstance(order_by, str) else list(order_by or [])
-    terms: list[str] = []
-    for index, spec in enumerate(f for f in fields if f):
-        descending = spec.startswith("-")
-        name = spec.lstrip("-")
-        if name == "@text_score":
-            raise ApiError(400, 16, "text score cannot be used in order_by when search text is not used")
-        parts = unescape_path(name)
-        if parts[0] not in TASK_FIELDS:
-            raise ApiError(400, 14, "Lookup error (probably an invalid field name or unsupported nested field)",
-                           err=f'Cannot resolve field "{name}"')
-        direction = "DESC" if descending else "ASC"
-        if len(parts) == 1 and (parts[0] in COLUMNS or parts[0] in ARRAY_COLUMNS):
-            expr = COLUMNS.get(parts[0]) or ARRAY_COLUMNS[parts[0]]
-        elif parts[0] in ("hyperparams", "last_metrics", "runtime", "configuration"):
-            text = json_path(b, parts, as_text=True)
-            numeric = f"(CASE WHEN {text} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN {text}::numeric END)"
-            terms.append(f"{numeric} {direction} NULLS LAST")
-            expr = text
-        else:
-            expr = json_path(b, parts, as_text=False)
-        if index == 0 and not descending:
-            terms.append(f"({expr} IS NULL) ASC")
-        terms.append(f"{expr} {direction}" + (" NULLS LAST" if descending else ""))
-    if not any(f.lstrip("-") == "id" for f in fields if f):
-        terms.append("id ASC")
-    return terms
 
 
 def paging(data: dict[str, Any]) -> tuple[int, int]:
-    """(offset, limit): page ≥ 0, page_size ≥ 1, capped at 500, default 500 (§6.5)."""
+    """(offset, limit): page ≥ 0, page_size ≥ 1, capped at 500, default 500; or undocumented `start`+`size`
+    (§6.5)."""
+    if data.get("start") is not None:
+        start, size = data["start"], data.get("size")
+        if not isinstance(start, int) or start < 0:
+            raise validation_error("start must be >=0", field="start")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise validation_error("size must be >0", field="size")
+        return start, size
     page = data.get("page")
     size = data.get("page_size")
     if page is not None and (not isinstance(page, int) or page < 0):
@@ -135,15 +80,39 @@ def paging(data: dict[str, Any]) -> tuple[int, int]:
     return (page or 0) * limit, limit
 
 
-def compile_get_all(data: dict[str, Any], company: str, table: str = "tasks") -> tuple[str, list[Any]]:
-    """SELECT doc for the caller's company and public tasks, filtered, ordered and paged."""
+def _selected(b: SqlBuilder, top_keys: tuple[str, ...] | None) -> str:
+    """The document, or only its top-level keys a projection can use (less to send and parse)."""
+    if top_keys is None:
+        return "t.doc"
+    return (f"(SELECT coalesce(jsonb_object_agg(key, value), '{{}}'::jsonb) FROM jsonb_each(t.doc) "
+            f"WHERE key = ANY({b.param(list(top_keys))}::text[]))")
+
+
+def compile_get_all(data: dict[str, Any], company: str, options: QueryOptions = QueryOptions(),
+                    table: str = "tasks") -> tuple[str, list[Any]]:
+    """SELECT doc for the caller's company and public tasks, filtered, ordered and paged.
+
+    Raises ApiError (400/12, 14, 16, 21) for malformed filters, unknown sort fields and bad paging.
+    """
     b = SqlBuilder()
-    b.where.append(f"company = ANY({b.param([company, ''])}::text[])")
-    if not data.get("search_hidden") and not data.get("id"):
+    scope = f"{b.param([company, ''])}::text[]"
+    if options.hide_hidden and not data.get("id"):
         b.where.append("NOT (system_tags @> ARRAY['hidden'])")
-    add_filters(b, data)
-    terms = order_expressions(b, data.get("order_by"))
-    offset, limit = paging(data)
-    sql = (f"SELECT doc FROM {table} WHERE {' AND '.join(b.where)} ORDER BY {', '.join(terms)} "
-           f"LIMIT {b.param(limit)} OFFSET {b.param(offset)}")
+    add_list_filters(b, data, scope, options.include_subprojects)
+    add_patterns(b, data)
+    add_ranges(b, data)
+    add_datetimes(b, data)
+    add_multi_field(b, data)
+    search_text = add_search_text(b, data)
+    if default_order(data.get("order_by")):
+        terms = ["created ASC NULLS LAST", "id ASC"]
+    else:
+        terms = order_terms(b, data.get("order_by"), search_text)
+    offset, limit = options.window or paging(data)
+    order = ", ".join(terms)
+    where = " AND ".join(["company = c.cid", *b.where])
+    selected = _selected(b, options.top_keys)
+    sql = (f"SELECT {selected} AS selected_doc FROM unnest({scope}) AS c(cid) CROSS JOIN LATERAL "
+           f"(SELECT * FROM {table} WHERE {where} ORDER BY {order} LIMIT {b.param(offset + limit)}) AS t "
+           f"ORDER BY {order} LIMIT {b.param(limit)} OFFSET {b.param(offset)}")
     return sql, b.args
