@@ -1,8 +1,10 @@
 """`taskstream replay`: rebuild read models from the log into shadow tables, then swap them in atomically.
 
 1. Bulk: in a REPEATABLE READ transaction (snapshot S0), stream the model's events in (stream_id, version) order
-   through a server-side cursor, fold one stream at a time (`replay_models`) and COPY the rows into
-   `<table>_shadow` (created `LIKE <table> INCLUDING ALL`). Memory holds one stream and one COPY chunk.
+   through a server-side cursor (the next chunk is fetched while this one folds), fold one stream at a time
+   (`replay_models`) and COPY the rows into `<table>_shadow` (one COPY in flight while folding goes on). Memory
+   holds two fetched chunks, one stream and two COPY chunks. A COPY-loaded shadow is created bare and gets the
+   live table's indexes once loaded (`replay_tables`).
 2. Catch-up: apply the events S0 did not see to the shadow tables through the model's projector (a snapshot S1).
 3. Swap, in one short transaction: lock the live tables, apply the events S1 did not see, drop the live tables
    and rename the shadows (and their indexes) to the live names. Calls that waited then use the new tables:
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -42,9 +43,11 @@ from projections.replay_models import (
     TaskFolder,
     _recorded,
 )
+from projections.replay_tables import INDEX_DEF, build_indexes, create_shadows
 from projections.subscription import load_checkpoint, save_checkpoint
 
-CHUNK = 5000
+FETCH = 5_000  # events per cursor fetch (larger chunks measured slower to decode: cache misses)
+COPY_ROWS = 10_000  # rows per COPY
 _MAX_POSITION = 2**63 - 1
 
 
@@ -57,18 +60,14 @@ class ReplayResult:
     swapped: bool
 
 
-def _folder(model: ReadModel, shadows: tuple[str, ...]) -> Any:
-    if model.name == "tasks":
-        return TaskFolder(shadows)
-    if model.name == "audit":
-        return AuditFolder(shadows)
+# The models loaded by COPY alone; the others are written through their projector.
+_COPY_FOLDERS: dict[str, type[TaskFolder | AuditFolder]] = {"tasks": TaskFolder, "audit": AuditFolder}
+
+
+def _folder(model: ReadModel, shadows: tuple[str, ...]) -> TaskFolder | AuditFolder | ProjectorFolder:
+    if model.name in _COPY_FOLDERS:
+        return _COPY_FOLDERS[model.name](shadows)
     return ProjectorFolder(model.projector(*shadows))
-
-
-async def _create_shadows(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...]) -> None:
-    for live, shadow in zip(model.tables, shadows, strict=True):
-        await conn.execute(f"DROP TABLE IF EXISTS {shadow}")
-        await conn.execute(f"CREATE TABLE {shadow} (LIKE {live} INCLUDING ALL)")
 
 
 async def _drop(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
@@ -79,7 +78,7 @@ async def _drop(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
 async def _copy(conn: asyncpg.Connection, folder: Any, rows: Rows) -> None:
     for table, records in rows.items():
         if records:
-            await conn.copy_records_to_table(table, records=records, columns=list(folder.copy_columns[table]))
+            await conn.copy_records_to_table(table, records=records, columns=folder.copy_columns[table])
 
 
 class _Writer:
@@ -107,51 +106,68 @@ class _Writer:
                 await self.inflight
 
 
+class _Reader:
+    """Fetches the cursor's next chunk while Python folds the current one (one FETCH in flight)."""
+
+    def __init__(self, cursor: asyncpg.cursor.Cursor) -> None:  # type: ignore[type-arg]
+        self.cursor = cursor
+        self.ahead: asyncio.Task[list[Any]] | None = None
+
+    async def next(self) -> list[Any]:
+        batch = await (self.ahead or self.cursor.fetch(FETCH))
+        self.ahead = asyncio.create_task(self.cursor.fetch(FETCH)) if batch else None
+        return batch
+
+    async def abandon(self) -> None:
+        """On interruption: stop the FETCH in flight, so the transaction can end."""
+        if self.ahead is not None:
+            self.ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                await self.ahead
+
+
 async def _bulk(read: asyncpg.Connection, write: asyncpg.Connection, model: ReadModel,
                 shadows: tuple[str, ...], to_position: int | None, progress: bool) -> tuple[str, int]:
-    """Fold every event of snapshot S0 into the shadows; returns (S0, events read)."""
+    """Fold every event of snapshot S0 into the shadows; returns (S0, events read). Memory: two fetched
+    chunks, the COPY chunk being filled and the one in flight."""
     folder = _folder(model, shadows)
     where = "type = ANY($1) AND ($2::bigint IS NULL OR position <= $2)"
     args = (types_of(model.families), to_position)
     async with read.transaction(isolation="repeatable_read", readonly=True):
         snapshot = await read.fetchval("SELECT pg_current_snapshot()::text")
-        total = await read.fetchval(f"SELECT count(*) FROM events WHERE {where}", *args)
-        cursor = await read.cursor(
-            f"SELECT {folder.columns} FROM events WHERE {where} ORDER BY stream_id, version", *args)
+        # The count (a full scan) only feeds the progress bar.
+        total = await read.fetchval(f"SELECT count(*) FROM events WHERE {where}", *args) if progress else None
+        # Served by the (stream_id, version) unique index: a cursor is planned for fast start, so no sort.
+        reader = _Reader(await read.cursor(
+            f"SELECT {folder.columns} FROM events WHERE {where} ORDER BY stream_id, version", *args))
         bar = tqdm(total=total, unit="ev", unit_scale=True, desc=f"replay {model.name}", file=sys.stderr,
                    disable=not progress)
         rows: Rows = {}
         writer = _Writer(write, folder)
-        current, version, count = None, 0, 0
+        count = 0
         try:
-            while batch := await cursor.fetch(CHUNK):
-                for row in batch:
-                    if row["stream_id"] != current:
-                        if current is not None:
-                            await _end_stream(write, folder, current, version, rows)
-                        current = row["stream_id"]
-                    folder.add(row)
-                    version = row["version"]
+            while batch := await reader.next():
+                folder.feed(batch, rows)
+                await _drain(write, folder)
                 count += len(batch)
                 bar.update(len(batch))
-                if sum(len(r) for r in rows.values()) >= CHUNK:
+                if sum(len(r) for r in rows.values()) >= COPY_ROWS:
                     await writer.flush(rows)
-            await writer.wait()
-            if current is not None:
-                await _end_stream(write, folder, current, version, rows)
+            folder.finish(rows)
+            await _drain(write, folder)
             await writer.flush(rows)
             await writer.wait()
             bar.close()
         finally:
+            await reader.abandon()
             await writer.abandon()
     return snapshot, count
 
 
-async def _end_stream(write: asyncpg.Connection, folder: Any, stream_id: str, version: int, rows: Rows) -> None:
+async def _drain(write: asyncpg.Connection, folder: Any) -> None:
+    """A projector folder writes its ended streams itself (never while a COPY is in flight: it only COPYs)."""
     if isinstance(folder, ProjectorFolder):
-        await folder.write(write, stream_id, version)
-    else:
-        folder.end(stream_id, version, rows)
+        await folder.drain(write)
 
 
 async def _late_events(conn: asyncpg.Connection, model: ReadModel, snapshot: str) -> list[RecordedEvent]:
@@ -194,13 +210,10 @@ async def _catch_up(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[s
     return str(seen)
 
 
-_INDEX_DEF = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (.*)$")
-
-
 async def _index_renames(conn: asyncpg.Connection, live: str, shadow: str) -> list[tuple[str, str]]:
     """(shadow index, live index) pairs with the same definition: the shadow's indexes take the live names."""
     def key(definition: str) -> tuple[str, str]:
-        match = _INDEX_DEF.match(definition)
+        match = INDEX_DEF.match(definition)
         return (match.group(1) or "", match.group(2)) if match else ("", definition)
 
     rows = await conn.fetch("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1)",
@@ -248,9 +261,13 @@ async def replay_model(database_url: str, name: str, to_position: int | None = N
     started = time.perf_counter()
     read, write = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     finished = False
+    # Why bare shadows only for COPY-loaded models: a projector's upserts need the primary key during the load.
+    bare = model.name in _COPY_FOLDERS
     try:
-        await _create_shadows(write, model, shadows)
+        await create_shadows(write, model.tables, shadows, with_indexes=not bare)
         snapshot, count = await _bulk(read, write, model, shadows, to_position, progress)
+        if bare:
+            await build_indexes([write, read], model.tables, shadows)
         if to_position is None:
             await _swap(write, model, shadows, await _catch_up(write, model, shadows, snapshot))
         finished = True

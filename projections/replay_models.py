@@ -60,51 +60,153 @@ def _recorded(row: Any) -> RecordedEvent:
         data=orjson.loads(row["data"]), metadata=orjson.loads(row["metadata"]), recorded=row["recorded"])
 
 
+# type name -> (kind, current schema version); filled on first sight (other modules register event types late).
+_KINDS: dict[str, tuple[int, int]] = {}
+_CHANGED, _CREATED, _OTHER = 0, 1, 2
+_NONE: dict[str, Any] = {}
+
+
+def _kind(type_name: str) -> tuple[int, int]:
+    known = _KINDS.get(type_name)
+    if known is None:
+        cls = REGISTRY[type_name]
+        kind = _CHANGED if issubclass(cls, TaskChanged) else _CREATED if issubclass(cls, TaskCreated) else _OTHER
+        known = _KINDS[type_name] = (kind, cls.schema_version)
+    return known
+
+
+# dotted path -> (parent keys, leaf): a log repeats the same few paths.
+_PATHS: dict[str, tuple[list[str], str]] = {}
+
+
+def _set_owned(doc: dict[str, Any], path: str, value: Any) -> None:
+    """`set_path` without its copy: `value` was parsed for this fold alone, so nothing else can alias it."""
+    split = _PATHS.get(path)
+    if split is None:
+        *keys, last = path.split(".")
+        split = (keys, last)
+        if len(_PATHS) < 10_000:  # bounded: paths built from client-given names could be endless
+            _PATHS[path] = split
+    parents, leaf = split
+    node = doc
+    for key in parents:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    node[leaf] = value
+
+
+def _change_owned(doc: dict[str, Any], data: dict[str, Any]) -> None:
+    """A `TaskChanged`'s set/unset applied to `doc` in place, its freshly parsed values moved in uncopied."""
+    for path, value in data.get("set", _NONE).items():
+        if "." in path:
+            _set_owned(doc, path, value)
+        else:
+            doc[path] = value
+    for path in data.get("unset", ()):
+        unset_path(doc, path)
+
+
 def fold_task(doc: dict[str, Any] | None, type_name: str, schema_version: int, data: dict[str, Any]
               ) -> dict[str, Any] | None:
-    """The task document after one event; mutates `doc` (owned by the fold) for the common `TaskChanged`."""
-    cls = REGISTRY[type_name]
-    if schema_version < cls.schema_version:
+    """The task document after one event; mutates `doc` (owned by the fold) for the common `TaskChanged`.
+    `data` must be freshly parsed for this call: its values move into the document uncopied."""
+    kind, current = _KINDS.get(type_name) or _kind(type_name)
+    owned = schema_version >= current
+    if kind == _CHANGED and doc is not None:
+        if owned:
+            _change_owned(doc, data)
+            return doc
+        # An upcaster may share objects between events: copy its output as evolve would.
         data = upcast(type_name, schema_version, data)
-    if issubclass(cls, TaskChanged) and doc is not None:
         for path, value in data.get("set", {}).items():
-            if "." in path or isinstance(value, dict | list):
-                set_path(doc, path, value)
-            else:  # set_path without its copy: a top-level scalar freshly parsed for this fold alone
-                doc[path] = value
-        for path in data.get("unset", []):
+            set_path(doc, path, value)
+        for path in data.get("unset", ()):
             unset_path(doc, path)
         return doc
-    if issubclass(cls, TaskCreated):
+    if kind == _CREATED and owned:
         return data["task"]
-    return evolve(doc, cls.model_validate(data))
+    return evolve(doc, REGISTRY[type_name].model_validate(upcast(type_name, schema_version, data)))
 
 
-class TaskFolder:
+def _dumps(doc: dict[str, Any]) -> str:
+    """JSON text of a document: orjson, or json for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(doc).decode()
+    except TypeError:
+        return json.dumps(doc)
+
+
+class _StreamFolder:
+    """Folds batches of (stream_id, version, ...) rows in (stream_id, version) order, one stream at a time."""
+
+    columns = FULL_COLUMNS
+    copy_columns: dict[str, tuple[str, ...]]
+
+    def __init__(self) -> None:
+        self.stream: str | None = None
+        self.version = 0
+
+    def feed(self, batch: list[Any], rows: Rows) -> None:
+        """Fold `batch`, appending the rows of every stream that ended in it to `rows`."""
+        for row in batch:
+            if row["stream_id"] != self.stream:
+                if self.stream is not None:
+                    self.end(self.stream, self.version, rows)
+                self.stream = row["stream_id"]
+            self.add(row)
+            self.version = row["version"]
+
+    def finish(self, rows: Rows) -> None:
+        """End the last stream (after the last batch)."""
+        if self.stream is not None:
+            self.end(self.stream, self.version, rows)
+        self.stream = None
+
+    def add(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def end(self, stream_id: str, version: int, rows: Rows) -> None:
+        raise NotImplementedError
+
+
+class TaskFolder(_StreamFolder):
     """Task rows for COPY: the fast fold, one row per live task."""
 
+    # Positional: `feed` unpacks each row in this order.
     columns = "stream_id, version, type, schema_version, data::text AS data"
 
     def __init__(self, tables: tuple[str, ...]) -> None:
-        self.tables = tables
+        super().__init__()
+        self.table = tables[0]
         self.copy_columns = {tables[0]: TASK_COLUMNS}
         self.doc: dict[str, Any] | None = None
 
-    def add(self, row: Any) -> None:
-        self.doc = fold_task(self.doc, row["type"], row["schema_version"], orjson.loads(row["data"]))
+    def feed(self, batch: list[Any], rows: Rows) -> None:
+        """The hot loop of replay: state in locals, one `fold_task` per event."""
+        out = rows.setdefault(self.table, [])
+        stream, version, doc, loads = self.stream, self.version, self.doc, orjson.loads
+        for stream_id, row_version, type_name, schema_version, data in batch:
+            if stream_id != stream:
+                if doc is not None:
+                    out.append(row_values(stream, version, doc, dumps=_dumps))  # type: ignore[arg-type]
+                stream, doc = stream_id, None
+            doc = fold_task(doc, type_name, schema_version, loads(data))
+            version = row_version
+        self.stream, self.version, self.doc = stream, version, doc
 
     def end(self, stream_id: str, version: int, rows: Rows) -> None:
         if self.doc is not None:
-            rows.setdefault(self.tables[0], []).append(row_values(stream_id, version, self.doc))
+            rows.setdefault(self.table, []).append(row_values(stream_id, version, self.doc, dumps=_dumps))
         self.doc = None
 
 
-class AuditFolder:
+class AuditFolder(_StreamFolder):
     """Audit rows for COPY: one per event, and the audit's copy of each task."""
 
-    columns = FULL_COLUMNS
-
     def __init__(self, tables: tuple[str, ...]) -> None:
+        super().__init__()
         self.tables = tables
         self.copy_columns = {tables[0]: AUDIT_COLUMNS, tables[1]: STATE_COLUMNS}
         self.doc: dict[str, Any] | None = None
@@ -123,15 +225,19 @@ class AuditFolder:
         self.doc, self.company, self.pending = None, "", []
 
 
-class ProjectorFolder:
-    """Any inline projector (projects, queues): fold with evolve, then the projector writes the stream's rows."""
+class ProjectorFolder(_StreamFolder):
+    """Any inline projector (projects, queues): fold with evolve; `drain` has the projector write the rows of the
+    streams that ended (at most one batch of them in memory)."""
 
     columns = "stream_id, version, type, schema_version, data::text AS data"
+    copy_columns: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, projector: StateStore) -> None:
+        super().__init__()
         self.projector = projector
         self.doc: dict[str, Any] | None = None
         self.events: list[Event] = []
+        self.ended: list[tuple[str, int, dict[str, Any] | None, list[Event]]] = []
 
     def add(self, row: Any) -> None:
         cls = REGISTRY[row["type"]]
@@ -140,12 +246,17 @@ class ProjectorFolder:
         self.doc = evolve(self.doc, event)
         self.events.append(event)
 
-    async def write(self, conn: Any, stream_id: str, version: int) -> None:
-        await self.projector.project(conn, stream_id, version, self.doc)
-        # `project_events`: the optional second half of an inline projector (see CommandSession.save). A stream
-        # that ended (deleted queue) has no rows left; its entry events must not write any.
-        project_events = getattr(self.projector, "project_events", None)
-        if self.doc is not None and project_events is not None:
-            await project_events(conn, stream_id, 0, self.events)
+    def end(self, stream_id: str, version: int, rows: Rows) -> None:
+        self.ended.append((stream_id, version, self.doc, self.events))
         self.doc, self.events = None, []
 
+    async def drain(self, conn: Any) -> None:
+        """Write the ended streams' rows through the projector."""
+        for stream_id, version, doc, events in self.ended:
+            await self.projector.project(conn, stream_id, version, doc)
+            # `project_events`: the optional second half of an inline projector (see CommandSession.save). A
+            # stream that ended (deleted queue) has no rows left; its entry events must not write any.
+            project_events = getattr(self.projector, "project_events", None)
+            if doc is not None and project_events is not None:
+                await project_events(conn, stream_id, 0, events)
+        self.ended.clear()

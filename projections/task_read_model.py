@@ -7,6 +7,7 @@ writes its new state in the command's transaction. Replay uses the same class on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +30,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def row_values(task_id: str, version: int, doc: dict[str, Any]) -> tuple[Any, ...]:
-    """The column values of a task document, in `_COLUMNS` order."""
+def row_values(task_id: str, version: int, doc: dict[str, Any],
+               dumps: Callable[[dict[str, Any]], str] = json.dumps) -> tuple[Any, ...]:
+    """The column values of a task document, in `_COLUMNS` order (`dumps`: the document's JSON encoder)."""
     return (
-        task_id, doc.get("company", ""), version, json.dumps(doc), doc.get("name", ""), _text(doc.get("user")),
+        task_id, doc.get("company", ""), version, dumps(doc), doc.get("name", ""), _text(doc.get("user")),
         _text(doc.get("project")), _text(doc.get("parent")), _text(doc.get("type")), doc.get("status", "created"),
         _text(doc.get("comment")), list(doc.get("tags") or []), list(doc.get("system_tags") or []),
         _time(doc.get("created")), _time(doc.get("last_update")), _time(doc.get("last_change")),

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -46,6 +47,27 @@ async def ctx(database_url: str) -> AsyncIterator[AppContext]:
     pool = await create_pool(database_url)
     yield AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, boot.token_secret))
     await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def raw_log_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a separate, migrated database for tests that append raw events outside any command.
+
+    Why separate: the shared database's log must stay a valid history (every task stream starts with
+    TaskCreated and matches the read model), because replay and audit tests fold all of it.
+    """
+    name = f"raw_log_{new_id()[:8]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+    conn = await asyncpg.connect(url)
+    await migrate(conn)
+    await conn.close()
+    pool = await create_pool(url)
+    yield pool
+    await pool.close()
+    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -80,13 +80,13 @@ async def test_g1_no_lost_update_under_concurrent_read_modify_write(ctx: AppCont
     assert task["runtime"]["count"] == 25
 
 
-async def test_g1_stale_expected_version_has_exactly_one_winner(ctx: AppContext) -> None:
+async def test_g1_stale_expected_version_has_exactly_one_winner(raw_log_pool: asyncpg.Pool) -> None:
     stream_id = stream_name("stale")
-    async with ctx.pool.acquire() as conn:
+    async with raw_log_pool.acquire() as conn:
         await store.append(conn, stream_id, 0, [TaskUpdated(set={"v": 0})], {})
 
     async def contender(value: int) -> bool:
-        async with ctx.pool.acquire() as conn, conn.transaction():
+        async with raw_log_pool.acquire() as conn, conn.transaction():
             try:
                 await store.append(conn, stream_id, 1, [TaskUpdated(set={"v": value})], {})
             except StaleVersion:
@@ -96,7 +96,7 @@ async def test_g1_stale_expected_version_has_exactly_one_winner(ctx: AppContext)
 
     wins = await asyncio.gather(*[contender(i) for i in range(8)])
     assert wins.count(True) == 1
-    async with ctx.pool.acquire() as conn:
+    async with raw_log_pool.acquire() as conn:
         assert [e.version for e in await store.read_stream(conn, stream_id)] == [1, 2]
 
 
@@ -139,15 +139,15 @@ async def test_g3_backend_killed_mid_command_leaves_nothing(ctx: AppContext, ten
 
 # --- G4 ---------------------------------------------------------------------------------------------------------
 
-async def test_g4_two_writers_1000_events_reader_never_skips(ctx: AppContext) -> None:
+async def test_g4_two_writers_1000_events_reader_never_skips(raw_log_pool: asyncpg.Pool) -> None:
     streams = [stream_name("w1"), stream_name("w2")]
     per_stream = 1000
-    async with ctx.pool.acquire() as reader:
+    async with raw_log_pool.acquire() as reader:
         start, _ = await drain(reader, LogPosition())
         done = asyncio.Event()
 
         async def writer(stream_id: str) -> None:
-            async with ctx.pool.acquire() as conn:
+            async with raw_log_pool.acquire() as conn:
                 for version in range(per_stream):
                     await append_one(conn, stream_id, version, version + 1)
 
@@ -182,9 +182,9 @@ async def test_g4_two_writers_1000_events_reader_never_skips(ctx: AppContext) ->
     assert positions == sorted(positions)
 
 
-async def test_g4_slow_open_transaction_holds_the_reader_back(ctx: AppContext) -> None:
+async def test_g4_slow_open_transaction_holds_the_reader_back(raw_log_pool: asyncpg.Pool) -> None:
     slow, fast = stream_name("slow"), stream_name("fast")
-    async with ctx.pool.acquire() as reader, ctx.pool.acquire() as holder, ctx.pool.acquire() as writer:
+    async with raw_log_pool.acquire() as reader, raw_log_pool.acquire() as holder, raw_log_pool.acquire() as writer:
         start, _ = await drain(reader, LogPosition())
         transaction = holder.transaction()
         await transaction.start()
@@ -204,9 +204,9 @@ async def test_g4_slow_open_transaction_holds_the_reader_back(ctx: AppContext) -
     assert ours == [(slow, 1)] + [(fast, v) for v in range(1, 6)], "the early event first, nothing skipped"
 
 
-async def test_g4_rolled_back_append_leaves_no_event_and_no_stall(ctx: AppContext) -> None:
+async def test_g4_rolled_back_append_leaves_no_event_and_no_stall(raw_log_pool: asyncpg.Pool) -> None:
     stream_id, other = stream_name("rolled"), stream_name("after")
-    async with ctx.pool.acquire() as reader, ctx.pool.acquire() as conn:
+    async with raw_log_pool.acquire() as reader, raw_log_pool.acquire() as conn:
         start, _ = await drain(reader, LogPosition())
         transaction = conn.transaction()
         await transaction.start()
