@@ -74,7 +74,7 @@ class CommandSession:
         if lock:
             # One round trip for lock + read (see the function `lock_and_load` in the migrations).
             row = await self.conn.fetchrow(
-                "SELECT doc, version FROM lock_and_load($1, $2::regclass, $3)",
+                "SELECT doc, version FROM lock_and_load($1, $2, $3)",
                 store.stream_lock_key(stream_id), self.stores[kind].table, stream_id,
             )
             if row["doc"] is None:

@@ -30,7 +30,7 @@ import asyncpg
 from tqdm import tqdm
 
 from commands.evolve import evolve
-from commands.store import LogPosition, RecordedEvent
+from commands.store import LogPosition, RecordedEvent, stream_lock_key
 from projections.audit import AuditTrail
 from projections.kafka_codec import types_of
 from projections.replay_models import (
@@ -252,6 +252,10 @@ async def _swap(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, 
                 await conn.execute(f'ALTER INDEX "{shadow_index}" RENAME TO "{live_index}"')
 
 
+class ReplayBusy(Exception):
+    """Another replay of the same read model holds its lock."""
+
+
 async def replay_model(database_url: str, name: str, to_position: int | None = None,
                        progress: bool = True) -> ReplayResult:
     """Rebuild one read model (see the module comment); the live model is untouched unless the swap commits."""
@@ -264,10 +268,16 @@ async def replay_model(database_url: str, name: str, to_position: int | None = N
     # Why bare shadows only for COPY-loaded models: a projector's upserts need the primary key during the load.
     bare = model.name in _COPY_FOLDERS
     try:
+        # Why a lock: two replays of one model would drop and fill the same shadow tables.
+        if not await write.fetchval("SELECT pg_try_advisory_lock($1)", stream_lock_key(f"replay:{name}")):
+            raise ReplayBusy(f"another replay of {name} is running")
         await create_shadows(write, model.tables, shadows, with_indexes=not bare)
         snapshot, count = await _bulk(read, write, model, shadows, to_position, progress)
         if bare:
             await build_indexes([write, read], model.tables, shadows)
+        for shadow in shadows:
+            # Fresh tables have no planner statistics; give them before they serve queries.
+            await write.execute(f"ANALYZE {shadow}")
         if to_position is None:
             await _swap(write, model, shadows, await _catch_up(write, model, shadows, snapshot))
         finished = True
