@@ -12,12 +12,15 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from api.context import AppContext
-from commands import store
+from commands.decide_task import decide_create
+from commands.messages import CreateTask
+from commands.session import CommandSession, Stream
 from projections.relay import RELAY_LOCK_KEY, Relay
-from schemas.events import TaskCreated
+from schemas.clock import utc_now
 from schemas.ids import new_id
 from tests.conftest import Tenant
 from tests.projections.kafka_helpers import ROOT, Broker, Recorder, start_consumer, wait_for
@@ -65,6 +68,16 @@ async def running(work: object) -> AsyncIterator[asyncio.Task[None]]:
             await task
 
 
+async def _create_in(conn: asyncpg.Connection, ctx: AppContext, tenant: Tenant, name: str) -> str:
+    """Create a task through the command layer inside the caller's open transaction (commit is the caller's)."""
+    task_id = new_id()
+    events = decide_create(CreateTask({"name": name, "type": "training"}), task_id, tenant.company, tenant.user,
+                           utc_now())
+    session = CommandSession(conn, ctx.stores, {"company": tenant.company, "user": tenant.user})
+    await session.save("task", Stream(task_id, None, 0), events)
+    return task_id
+
+
 async def test_relay_output_is_complete_and_ordered_under_concurrent_writers(
         ctx: AppContext, tenant: Tenant, database_url: str, kafka_bootstrap: str) -> None:
     prefix = f"t{new_id()[:12]}."
@@ -76,9 +89,8 @@ async def test_relay_output_is_complete_and_ordered_under_concurrent_writers(
             slow_tx, doomed_tx = slow.transaction(), doomed.transaction()
             await slow_tx.start()
             await doomed_tx.start()
-            meta = {"company": tenant.company}
-            await store.append(slow, f"slow-{new_id()}", 0, [TaskCreated(task={"name": "slow"})], meta)
-            await store.append(doomed, f"doomed-{new_id()}", 0, [TaskCreated(task={"name": "doomed"})], meta)
+            slow_id = await _create_in(slow, ctx, tenant, "slow")
+            doomed_id = await _create_in(doomed, ctx, tenant, "doomed")
             stop = asyncio.Event()
             writers = [asyncio.create_task(_writer(tenant, t, stop)) for t in tasks]
             await asyncio.sleep(2)
@@ -92,8 +104,8 @@ async def test_relay_output_is_complete_and_ordered_under_concurrent_writers(
         await wait_for(lambda: _applied(recorder, expected) == expected, timeout=60)
 
     assert sum(written) > 50
-    assert not any(s.startswith("doomed-") for s in expected)
-    assert any(s.startswith("slow-") for s in _applied(recorder, expected))
+    assert doomed_id not in expected
+    assert slow_id in _applied(recorder, expected)
 
 
 async def test_broker_stopped_30s_commands_succeed_and_consumers_get_everything(
