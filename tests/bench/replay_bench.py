@@ -1,26 +1,32 @@
 """Benchmarks of the read side: replay rate (target ≥ 100k events/s, memory bounded) and command → Kafka
 consumer latency (target p99 ≤ 50 ms at 1000 commands/s). Run against a scratch database: both append
-synthetic events to its log (company `bench`)."""
+synthetic events to its log (company `bench`); the replay bench creates its own database on the server.
+
+``python -m tests.bench.replay_bench [--events N] [--runs R] [--database-url URL]`` runs the replay bench (on an
+embedded PostgreSQL in a temporary directory unless a URL is given) and prints its figures."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
+import os
 import resource
+import statistics
+import tempfile
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 
-from commands.session import CommandSession
-from projections.kafka_codec import all_topics
-from projections.relay import Relay
+from api.database import EmbeddedPostgres, migrate
 from projections.replay import replay_model
-from projections.task_read_model import TaskReadModel
-from schemas.clock import iso, utc_now
-from schemas.events import TaskCreated, TaskEdited
 from schemas.ids import new_id
+from tests.bench import consumer_latency
 
 EVENTS_PER_TASK = 10
 _STAMP = """to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"""
@@ -49,84 +55,113 @@ async def _generate(database_url: str, events: int) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(_GENERATE, new_id()[:8], max(events // EVENTS_PER_TASK, 1), timeout=600)
+        await conn.execute("VACUUM ANALYZE events")
     finally:
         await conn.close()
 
 
-async def run_replay_bench(database_url: str, events: int = 1_000_000) -> dict[str, Any]:
-    """Append `events` synthetic task events (10 per task), then replay the task read model; returns the rate
-    (events/s over the whole replay: bulk, catch-up and swap) and the process's peak RSS growth."""
-    await _generate(database_url, events)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = await replay_model(database_url, "tasks", progress=False)
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"events": result.events, "seconds": round(result.seconds, 2),
-            "events_per_s": round(result.events / result.seconds), "target_events_per_s": 100_000,
-            "peak_rss_mb": round(rss_after / 1024, 1), "peak_rss_growth_mb": round((rss_after - rss_before) / 1024, 1)}
+def _with_database(database_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `database_url`."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-async def _commands(pool: asyncpg.Pool, rate: int, seconds: float, sent: dict[tuple[str, int], float]) -> None:
-    """`rate` edit commands per second (each its own transaction, through CommandSession) on 50 tasks."""
-    stores = {"task": TaskReadModel()}
-    tasks = [f"latency-{new_id()}" for _ in range(50)]
-    for task in tasks:
-        async with pool.acquire() as conn, conn.transaction():
-            session = CommandSession(conn, stores, {"company": "bench"})
-            await session.save("task", await session.load("task", task), [TaskCreated(task={
-                "id": task, "name": task, "company": "bench", "status": "created", "type": "training"})])
+@contextlib.asynccontextmanager
+async def scratch_database(database_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database on the server of `database_url`, dropped afterwards."""
+    name = f"replay_bench_{new_id()[:8]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        try:
+            url = _with_database(database_url, name)
+            conn = await asyncpg.connect(url)
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+            yield url
+        finally:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
-    async def one(task: str) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            session = CommandSession(conn, stores, {"company": "bench"})
-            stream = await session.load("task", task)
-            sent[(task, stream.version + 1)] = time.perf_counter()
-            await session.save("task", stream, [TaskEdited(set={"comment": iso(utc_now())})])
 
-    started, pending = time.perf_counter(), set()
-    for i in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
-        pending.add(asyncio.create_task(one(tasks[i % len(tasks)])))
-        pending = {p for p in pending if not p.done()}
-    await asyncio.gather(*pending)
+async def _copy_reference(database_url: str, runs: int) -> tuple[int, list[float]]:
+    """COPY (binary) of the final task rows into a table of the same shape (`LIKE tasks INCLUDING ALL`: indexes,
+    generated column): (rows, seconds of each run). The rows wait in a temporary file, not in memory."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        columns = [r[0] for r in await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'tasks'::regclass AND attnum > 0 "
+            "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum")]
+        rows = await conn.fetchval("SELECT count(*) FROM tasks")
+        seconds = []
+        with tempfile.NamedTemporaryFile(prefix="replay-bench-") as dump:
+            await conn.copy_from_table("tasks", output=dump.name, columns=columns, format="binary")
+            for _ in range(runs):
+                await conn.execute("DROP TABLE IF EXISTS copy_reference")
+                await conn.execute("CREATE TABLE copy_reference (LIKE tasks INCLUDING ALL)")
+                await conn.execute("CHECKPOINT")
+                started = time.perf_counter()
+                await conn.copy_to_table("copy_reference", source=dump.name, columns=columns, format="binary")
+                seconds.append(time.perf_counter() - started)
+        await conn.execute("DROP TABLE copy_reference")
+        return rows, seconds
+    finally:
+        await conn.close()
+
+
+async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int = 3) -> dict[str, Any]:
+    """In a scratch database on the server of `database_url`: append `events` synthetic task events (10 per
+    task), replay the task read model `runs` times (rate: events/s over the whole replay: bulk, index builds,
+    catch-up and swap), then COPY the final rows into a table of the same shape `runs` times (the reference).
+    Returns best and median of each, their ratio and the process's peak RSS. Times are wall clock: the load
+    average is returned beside them."""
+    async with scratch_database(database_url) as url:
+        await _generate(url, events)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        load_before = os.getloadavg()[0]
+        rates, seconds = [], []
+        for _ in range(runs):
+            result = await replay_model(url, "tasks", progress=False)
+            rates.append(result.events / result.seconds)
+            seconds.append(result.seconds)
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rows, copy_seconds = await _copy_reference(url, runs)
+    copy_rates = [rows / s for s in copy_seconds]
+    return {"events": result.events, "seconds_best": round(min(seconds), 2),
+            "events_per_s_best": round(max(rates)), "events_per_s_median": round(statistics.median(rates)),
+            "target_events_per_s": 100_000, "copy_rows": rows, "copy_rows_per_s_best": round(max(copy_rates)),
+            "copy_rows_per_s_median": round(statistics.median(copy_rates)),
+            "ratio_best": round(max(rates) / max(copy_rates), 2),
+            "ratio_median": round(statistics.median(rates) / statistics.median(copy_rates), 2),
+            "peak_rss_mb": round(rss_after / 1024, 1), "peak_rss_growth_mb": round((rss_after - rss_before) / 1024, 1),
+            "load_average": (round(load_before, 2), round(os.getloadavg()[0], 2))}
 
 
 async def run_consumer_latency_bench(database_url: str, bootstrap: str, rate: int = 1000,
                                      seconds: float = 10.0) -> dict[str, Any]:
-    """Command commit → message received by a Kafka consumer, through the relay, at `rate` commands/s."""
-    prefix = f"bench{new_id()[:8]}."
-    pool = await asyncpg.create_pool(database_url, min_size=4, max_size=32)
-    sent: dict[tuple[str, int], float] = {}
-    latencies: list[float] = []
-    consumer = AIOKafkaConsumer(*all_topics(prefix), bootstrap_servers=bootstrap, group_id=prefix,
-                                enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=5)
-    relay = Relay(database_url, bootstrap, topic_prefix=prefix, poll_interval=0.005)
-    relay_task = asyncio.create_task(relay.run())
+    """Command commit → message received by a Kafka consumer, through the relay, at `rate` commands/s; the load
+    generator, the relay and the consumer each in its own process (see `consumer_latency`)."""
+    return await consumer_latency.run(database_url, bootstrap, rate, seconds)
 
-    async def consume() -> None:
-        await consumer.start()
-        async for message in consumer:
-            key = (message.key.decode(), int(dict(message.headers)["stream_version"]))
-            if key in sent:
-                latencies.append(time.perf_counter() - sent[key])
 
-    consume_task = asyncio.create_task(consume())
-    try:
-        await asyncio.wait_for(relay.leading.wait(), 30)
-        await asyncio.sleep(3)
-        await _commands(pool, rate, seconds, sent)
-        await asyncio.sleep(3)
-    finally:
-        for task in (relay_task, consume_task):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await consumer.stop()
-        await pool.close()
-    latencies.sort()
-    edits = [k for k in sent if k[1] > 1]
+async def _main(args: argparse.Namespace) -> None:
+    if args.database_url:
+        print(json.dumps(await run_replay_bench(args.database_url, args.events, args.runs)))
+        return
+    with tempfile.TemporaryDirectory(prefix="replay-bench-") as home:
+        embedded = EmbeddedPostgres(Path(home))
+        try:
+            print(json.dumps(await run_replay_bench(embedded.url, args.events, args.runs)))
+        finally:
+            embedded.stop()
 
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) if latencies else -1
 
-    return {"commands": len(edits), "received": len(latencies), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-            "target_p99_ms": 50, "rate": rate}
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.replay_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="synthetic events to replay (default 1M)")
+    parser.add_argument("--runs", type=int, default=3, help="replays and COPY runs (default 3)")
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL server (default: an embedded one)")
+    asyncio.run(_main(parser.parse_args()))
