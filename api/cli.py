@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -98,8 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM stops like Ctrl-C, so the embedded PostgreSQL is stopped on the way out (uvicorn installs its own
+    # handlers while `serve` runs).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""The `taskstream relay`, `replay` and `history` commands (registered by `api.cli`)."""
+"""The `taskstream relay`, `subscribe`, `replay` and `history` commands (registered by `api.cli`)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,35 @@ def relay(args: argparse.Namespace) -> int:
         raise SystemExit("taskstream relay: give --kafka BOOTSTRAP (or env TASKSTREAM_KAFKA_BOOTSTRAP)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     return _with_database(args, lambda url: Relay(url, args.kafka, topic_prefix=args.topic_prefix).run())
+
+
+SUBSCRIBERS = ("audit",)
+
+
+def subscribe(args: argparse.Namespace) -> int:
+    """Run one subscriber until Ctrl-C: from the log (default) or from Kafka (`--kafka`, its own consumer group)."""
+    import asyncpg
+
+    from projections.audit import AuditTrail
+    from projections.kafka_codec import topic_of
+    from projections.subscription import KafkaSubscription, LogSubscription
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    async def work(url: str) -> int:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            subscriber = AuditTrail()
+            if args.kafka:
+                topics = [topic_of("TaskCreated", args.topic_prefix)]
+                await KafkaSubscription(pool, subscriber, args.kafka, topics).run()
+            else:
+                await LogSubscription(pool, subscriber).run()
+        finally:
+            await pool.close()
+        return 0
+
+    return _with_database(args, work)
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -79,6 +108,13 @@ def add_commands(sub: Any) -> None:
     run.add_argument("--topic-prefix", default=os.environ.get("TASKSTREAM_KAFKA_TOPIC_PREFIX", "taskstream."),
                      help="topics are <prefix>tasks, <prefix>projects, <prefix>queues (default taskstream.)")
     run.set_defaults(func=relay)
+    follow = sub.add_parser("subscribe", help="run a subscriber (audit) from the log, or from Kafka with --kafka; "
+                                              "its writes and checkpoint commit together, so redelivery is harmless")
+    follow.add_argument("name", choices=SUBSCRIBERS, help="the subscriber to run")
+    follow.add_argument("--kafka", default=None, help="read Kafka (a relay must be publishing) instead of the log")
+    follow.add_argument("--topic-prefix", default=os.environ.get("TASKSTREAM_KAFKA_TOPIC_PREFIX", "taskstream."),
+                        help="topic prefix the relay uses (default taskstream.)")
+    follow.set_defaults(func=subscribe)
     rebuild = sub.add_parser("replay", help="rebuild read models from the log and swap them in atomically")
     which = rebuild.add_mutually_exclusive_group(required=True)
     which.add_argument("--projection", choices=sorted(READ_MODELS), help="the read model to rebuild")
