@@ -9,6 +9,9 @@ Options (each also settable by environment variable, flag wins):
   --only     BENCH_ONLY       comma-separated scenario names (default all)
   --self-test BENCH_SELF_TEST=1  measure the reference apps in the "ts" columns (no server needed)
   --keep     BENCH_KEEP=1     keep the work directory (logs, pgdata) and print its path
+  --listing-rows   BENCH_LISTING_ROWS   tasks for the listing bench (default 1000000; 0 skips it)
+  --replay-events  BENCH_REPLAY_EVENTS  events for the replay bench (default 1000000; 0 skips it)
+  --consumer-rate  BENCH_CONSUMER_RATE  commands/s for the Kafka latency bench (default 1000; 0 skips it)
 Exit status: 0 when the report was printed (goals missed or not), 1 when the harness failed, 130 on Ctrl-C.
 """
 
@@ -30,6 +33,7 @@ from typing import Any
 import asyncpg
 
 from . import processes, reference_apps
+from .extra import run_extra
 from .http_client import basic_auth
 from .load import LoadResult, merge, run_timed
 from .report import Row, print_details, print_noise, print_rss, print_table
@@ -50,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=env("BENCH_ONLY", ""))
     parser.add_argument("--self-test", action="store_true", default=env("BENCH_SELF_TEST") == "1")
     parser.add_argument("--keep", action="store_true", default=env("BENCH_KEEP") == "1")
+    parser.add_argument("--listing-rows", type=int, default=int(env("BENCH_LISTING_ROWS", "1000000")))
+    parser.add_argument("--replay-events", type=int, default=int(env("BENCH_REPLAY_EVENTS", "1000000")))
+    parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "1000")))
     return parser.parse_args(argv)
 
 
@@ -212,6 +219,9 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
               f"{os.cpu_count()} CPUs, PostgreSQL {version}, Python {platform.python_version()}")
     print("servers ready; running scenarios (progress on stderr)", file=sys.stderr, flush=True)
     run_async(run_bench(select_scenarios(args.only), server, reference, settings, uri, header, meter))
+    for item in [p for p in started if isinstance(p, processes.ServerProcess)]:
+        item.stop()  # the HTTP servers are done: the parts below measure alone
+    run_async(run_extra(uri, args.listing_rows, args.replay_events, args.consumer_rate))
 
 
 def stop_all(started: list[Any]) -> None:
