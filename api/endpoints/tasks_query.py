@@ -28,7 +28,10 @@ async def _bounded(conn: asyncpg.Connection, read: Callable[[], Awaitable[Any]])
     rejects becomes a 400, never a 500."""
     try:
         async with conn.transaction():
-            await conn.execute(f"SET LOCAL statement_timeout = '{QUERY_TIMEOUT}'")
+            # Why custom plans: a listing's selectivity depends on its values (a project of 50 tasks or of 20k),
+            # and a cached generic plan picked for one value can walk a whole company's index for another.
+            await conn.execute(f"SET LOCAL statement_timeout = '{QUERY_TIMEOUT}'; "
+                               "SET LOCAL plan_cache_mode = force_custom_plan")
             return await read()
     except asyncpg.QueryCanceledError as exc:
         raise validation_error(f"query timed out after {QUERY_TIMEOUT}, narrow the filters") from exc
