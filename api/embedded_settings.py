@@ -9,9 +9,12 @@ next restart). `postgresql.auto.conf` is read after it: an operator's `ALTER SYS
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 SETTINGS_FILE = "taskstream.conf"
 INCLUDE_LINE = f"include_if_exists = '{SETTINGS_FILE}'"
@@ -80,4 +83,17 @@ def start_server(pgdata: Path) -> Any:
 
     pgdata = pgdata.expanduser().resolve()
     pgdata.mkdir(exist_ok=True)
+    forget_dead_users(pgdata)
     return PostgresServer._instances.get(pgdata) or TunedServer(pgdata)
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that no longer run from the wheel's list of the server's users.
+
+    Why: the wheel stops the server when its last user exits; a user killed with SIGKILL stays listed, and the
+    next clean exit would then leave the server running.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
