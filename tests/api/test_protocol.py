@@ -125,7 +125,7 @@ async def test_body_parsed_whatever_the_content_type(tenant: Tenant) -> None:
 async def test_query_string_merges_into_and_overrides_body(tenant: Tenant) -> None:
     first = await tenant.create_task("query one")
     second = await tenant.create_task("query two")
-    response = await tenant.raw("/tasks.get_all", method="GET",
+    response = await tenant.raw("/tasks.get_all", {"user": [tenant.user]}, method="GET",
                                 params=[("only_fields", "id"), ("only_fields", "name"), ("page_size", "1"),
                                         ("order_by", "name")])
     assert response.status_code == 200
