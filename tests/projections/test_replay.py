@@ -160,13 +160,20 @@ async def test_an_interrupted_replay_leaves_the_live_model_and_no_shadow(
     for i in range(30):
         await tenant.create_task(f"bulk-{i}")
     before = await _all_tables(ctx)
-    run = asyncio.create_task(replay_model(database_url, "audit", progress=False))
-    while not await ctx.pool.fetchval("SELECT to_regclass('task_audit_shadow') IS NOT NULL"):
-        await asyncio.sleep(0.002)
-    assert not run.done()
-    run.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await run
+    async with ctx.pool.acquire() as reader:
+        # Why a reader holding the live table: the swap waits for it, so the cancel below always lands before the
+        # swap could commit, however fast the rebuild runs.
+        holding = reader.transaction()
+        await holding.start()
+        await reader.execute("LOCK TABLE task_audit IN ACCESS SHARE MODE")
+        run = asyncio.create_task(replay_model(database_url, "audit", progress=False))
+        while not await ctx.pool.fetchval("SELECT to_regclass('task_audit_shadow') IS NOT NULL"):
+            await asyncio.sleep(0.002)
+        assert not run.done()
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        await holding.rollback()
 
     assert await _all_tables(ctx) == before
     assert not await ctx.pool.fetchval("SELECT to_regclass('task_audit_shadow') IS NOT NULL")
