@@ -8,14 +8,12 @@ from typing import Any
 
 import asyncpg
 
+from projections.stream_table import StreamTable
 
-class ProjectReadModel:
+
+class ProjectReadModel(StreamTable):
     def __init__(self, table: str = "projects") -> None:
-        self.table = table
-
-    async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None:
-        row = await conn.fetchrow(f"SELECT doc, version FROM {self.table} WHERE id = $1", stream_id)
-        return None if row is None else (json.loads(row["doc"]), row["version"])
+        super().__init__(table)
 
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None

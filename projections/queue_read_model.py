@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from projections.stream_table import StreamTable
 from schemas.events import Event
 from schemas.queue_events import TaskQueued, TaskUnqueued
 
@@ -23,14 +24,10 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-class QueueReadModel:
+class QueueReadModel(StreamTable):
     def __init__(self, table: str = "queues", entries_table: str = "queue_entries") -> None:
-        self.table = table
+        super().__init__(table)
         self.entries = entries_table
-
-    async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None:
-        row = await conn.fetchrow(f"SELECT doc, version FROM {self.table} WHERE id = $1", stream_id)
-        return None if row is None else (json.loads(row["doc"]), row["version"])
 
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None

@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from projections.stream_table import StreamTable
+
 _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
             "comment", "tags", "system_tags", "created", "last_update", "last_change", "status_changed",
             "started", "last_iteration", "active_duration", "params")
@@ -72,11 +74,11 @@ def row_values(task_id: str, version: int, doc: dict[str, Any],
     )
 
 
-class TaskReadModel:
+class TaskReadModel(StreamTable):
     """Inline projector of task streams into `table` (default `tasks`)."""
 
     def __init__(self, table: str = "tasks") -> None:
-        self.table = table
+        super().__init__(table)
         placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "id")
         self._upsert = (
@@ -91,10 +93,6 @@ class TaskReadModel:
         if doc is None:
             return f"DELETE FROM {self.table} WHERE id = $8", [stream_id]
         return self._upsert_from_8, list(row_values(stream_id, version, doc))
-
-    async def load(self, conn: asyncpg.Connection, stream_id: str) -> tuple[dict[str, Any], int] | None:
-        row = await conn.fetchrow(f"SELECT doc, version FROM {self.table} WHERE id = $1", stream_id)
-        return None if row is None else (json.loads(row["doc"]), row["version"])
 
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None
