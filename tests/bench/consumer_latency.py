@@ -25,7 +25,6 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from commands.session import CommandSession
 from projections.kafka_codec import all_topics
@@ -34,6 +33,7 @@ from projections.task_read_model import TaskReadModel
 from schemas.clock import iso, utc_now
 from schemas.events import TaskCreated, TaskEdited
 from schemas.ids import new_id
+from tests.projections.kafka_helpers import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,15 +58,6 @@ async def consume(bootstrap: str, prefix: str, out: str) -> None:
     finally:
         await consumer.stop()
         Path(out).write_text(json.dumps(received))
-
-
-async def _create_topics(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(t, num_partitions=8, replication_factor=1) for t in all_topics(prefix)])
-    finally:
-        await admin.close()
 
 
 async def _commands(pool: asyncpg.Pool, rate: int, seconds: float, sent: dict[tuple[str, int], float],
@@ -149,7 +140,7 @@ async def run(database_url: str, bootstrap: str, rate: int = 1000, seconds: floa
     """Command commit → message received by a consumer process, through a `taskstream relay` process (or the
     command `relay_argv`, given the topic prefix as its last argument, e.g. to compare relay settings)."""
     prefix = f"bench{new_id()[:8]}."
-    await _create_topics(bootstrap, prefix)
+    await create_topics(bootstrap, prefix)
     work = tempfile.TemporaryDirectory(prefix="latency-")
     out = Path(work.name) / "received.json"
     env = {**os.environ, "TASKSTREAM_DATABASE_URL": database_url}

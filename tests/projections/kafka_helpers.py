@@ -71,15 +71,20 @@ class Recorder:
         self.applied.append(event)
 
 
-async def start_consumer(pool: asyncpg.Pool, bootstrap: str, prefix: str, name: str
-                         ) -> tuple[Recorder, asyncio.Task[None]]:
-    """A Kafka-fed Recorder in its own consumer group, returned once it has its partitions."""
+async def create_topics(bootstrap: str, prefix: str) -> None:
+    """The relay's topics under `prefix`, 8 partitions each, created up front (no auto-creation race)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, num_partitions=8, replication_factor=1) for t in all_topics(prefix)])
     finally:
         await admin.close()
+
+
+async def start_consumer(pool: asyncpg.Pool, bootstrap: str, prefix: str, name: str
+                         ) -> tuple[Recorder, asyncio.Task[None]]:
+    """A Kafka-fed Recorder in its own consumer group, returned once it has its partitions."""
+    await create_topics(bootstrap, prefix)
     recorder = Recorder(name)
     ready = asyncio.Event()
     subscription = KafkaSubscription(pool, recorder, bootstrap, all_topics(prefix), group_id=name)
