@@ -101,7 +101,10 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     port = _free_port()
     access_key, secret_key = "TS" + uuid.uuid4().hex[:20].upper(), uuid.uuid4().hex + uuid.uuid4().hex
     env = {**os.environ, "TASKSTREAM_DATABASE_URL": database_url, "TASKSTREAM_ACCESS_KEY": access_key,
-           "TASKSTREAM_SECRET_KEY": secret_key, "TASKSTREAM_HOME": str(home)}
+           "TASKSTREAM_SECRET_KEY": secret_key, "TASKSTREAM_HOME": str(home),
+           # No in-process audit subscriber or watchdog: this server shares the test session's database, and a
+           # subscriber writing behind other tests' backs makes their read-model checks race with it.
+           "TASKSTREAM_SUBSCRIBERS": ""}
     output = home / "serve.log"
     with output.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
