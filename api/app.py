@@ -17,14 +17,14 @@ from uuid import uuid4
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 
-import api.endpoints  # noqa: F401  (registers the handlers)
-from api.call import HANDLERS, PUBLIC, Call
-from api.context import AppContext
-from api.openapi import openapi_document
-from api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
-from api.validation import validate_request
-from schemas.contract import Version
-from schemas.errors import ApiError
+import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
+from taskstream.api.call import HANDLERS, PUBLIC, Call
+from taskstream.api.context import AppContext
+from taskstream.api.openapi import openapi_document
+from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
+from taskstream.api.validation import validate_request
+from taskstream.schemas.contract import Version
+from taskstream.schemas.errors import ApiError
 
 log = logging.getLogger("taskstream.api")
 JSON = "application/json"
@@ -103,7 +103,7 @@ def create_app(make_context: Any) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        from projections.metrics import prometheus_text
+        from taskstream.projections.metrics import prometheus_text
 
         return Response(await prometheus_text(request.app.state.ctx.pool), media_type="text/plain; version=0.0.4")
 

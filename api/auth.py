@@ -17,9 +17,9 @@ from typing import Any
 import asyncpg
 import jwt
 
-from commands.session import Actor
-from schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
-from schemas.errors import ApiError
+from taskstream.commands.session import Actor
+from taskstream.schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
+from taskstream.schemas.errors import ApiError
 
 CACHE_SECONDS = 30.0
 DEFAULT_TOKEN_SECONDS = 30 * 24 * 3600

@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from commands.session import Actor
-from schemas.contract import Version
+from taskstream.commands.session import Actor
+from taskstream.schemas.contract import Version
 
 if TYPE_CHECKING:
-    from api.context import AppContext
+    from taskstream.api.context import AppContext
 
 
 @dataclass

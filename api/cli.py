@@ -25,7 +25,7 @@ def _database_url(home: Path) -> tuple[str, object | None]:
     url = os.environ.get("TASKSTREAM_DATABASE_URL")
     if url:
         return url, None
-    from api.database import EmbeddedPostgres
+    from taskstream.api.database import EmbeddedPostgres
 
     embedded = EmbeddedPostgres(home)
     return embedded.url, embedded
@@ -34,8 +34,8 @@ def _database_url(home: Path) -> tuple[str, object | None]:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
-    from api.server import context_factory, prepare_database
+    from taskstream.api.app import create_app
+    from taskstream.api.server import context_factory, prepare_database
 
     url, embedded = _database_url(Path(args.home))
     try:
@@ -58,7 +58,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def credentials(args: argparse.Namespace) -> int:
-    from api.credentials_cli import run_credentials
+    from taskstream.api.credentials_cli import run_credentials
 
     url, embedded = _database_url(Path(args.home))
     try:
@@ -73,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="taskstream",
         description="An event-sourced server for the ClearML tasks API. Without TASKSTREAM_DATABASE_URL it runs "
                     "an embedded PostgreSQL with its data under --home.")
-    parser.add_argument("--home", default=os.environ.get("TASKSTREAM_HOME", ".taskstream"),
-                        help="data directory of the embedded PostgreSQL (env TASKSTREAM_HOME, default ./.taskstream)")
+    parser.add_argument("--home", default=os.environ.get("TASKSTREAM_HOME", ".taskstream"), help=HOME_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("serve", help="run the API server (Ctrl-C stops it and the embedded PostgreSQL)")
     run.add_argument("--host", default=os.environ.get("TASKSTREAM_HOST", "127.0.0.1"),
@@ -93,10 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a key pair")
     revoke.add_argument("access_key")
     creds.set_defaults(func=credentials)
-    from api.stream_cli import add_commands
+    from taskstream.api.stream_cli import add_commands
 
     add_commands(sub)
+    _accept_home_after_verbs(parser)
     return parser
+
+
+HOME_HELP = "data directory of the embedded PostgreSQL (env TASKSTREAM_HOME, default ./.taskstream)"
+
+
+def _accept_home_after_verbs(parser: argparse.ArgumentParser) -> None:
+    """Every verb (and sub-verb) takes `--home` too, so `taskstream serve --home DIR` works like
+    `taskstream --home DIR serve`; its default is suppressed there so it never hides the one given before."""
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        for verb in getattr(action, "choices", {}).values():
+            verb.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
+            _accept_home_after_verbs(verb)
 
 
 def _interrupt(signum: int, frame: object) -> None:

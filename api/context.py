@@ -8,13 +8,13 @@ from typing import Any
 
 import asyncpg
 
-from api.auth import Authenticator
-from commands.session import CommandSession, StateStore, record_idempotent_response, stored_response
-from projections.project_read_model import ProjectReadModel
-from projections.queue_read_model import QueueReadModel
-from projections.task_read_model import TaskReadModel
-from schemas.contract import Contract
-from schemas.errors import ApiError
+from taskstream.api.auth import Authenticator
+from taskstream.commands.session import CommandSession, StateStore, record_idempotent_response, stored_response
+from taskstream.projections.project_read_model import ProjectReadModel
+from taskstream.projections.queue_read_model import QueueReadModel
+from taskstream.projections.task_read_model import TaskReadModel
+from taskstream.schemas.contract import Contract
+from taskstream.schemas.errors import ApiError
 
 
 @dataclass

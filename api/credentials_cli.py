@@ -6,8 +6,8 @@ import argparse
 
 import asyncpg
 
-from api.auth import generate_key_pair
-from api.database import add_credentials, bootstrap, migrate
+from taskstream.api.auth import generate_key_pair
+from taskstream.api.database import add_credentials, bootstrap, migrate
 
 
 async def run_credentials(url: str, args: argparse.Namespace) -> int:

@@ -11,9 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from api.auth import generate_key_pair, hash_secret
-from api.embedded_settings import start_server
-from schemas.ids import new_id
+from taskstream.api.auth import generate_key_pair, hash_secret
+from taskstream.api.embedded_settings import start_server
+from taskstream.schemas.ids import new_id
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_COMPANY = "d1bd92a3b039400cbafc60a7a5b1e52b"

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from schemas.contract import Contract, format_version
+from taskstream.schemas.contract import Contract, format_version
 
 
 def _rewrite_refs(node: Any, service: str) -> Any:

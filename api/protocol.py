@@ -10,8 +10,8 @@ from uuid import uuid4
 
 import orjson
 
-from schemas.contract import Version, format_version, parse_version
-from schemas.errors import ApiError
+from taskstream.schemas.contract import Version, format_version, parse_version
+from taskstream.schemas.errors import ApiError
 
 _PATH = re.compile(r"^/?(?:v(?P<version>[^/]*)/)?(?P<endpoint>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
 _VERSION = re.compile(r"^\d+\.?\d+$")

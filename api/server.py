@@ -6,17 +6,17 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from api.auth import Authenticator
-from api.context import AppContext
-from api.database import bootstrap, create_pool
-from schemas.contract import load_contract
+from taskstream.api.auth import Authenticator
+from taskstream.api.context import AppContext
+from taskstream.api.database import bootstrap, create_pool
+from taskstream.schemas.contract import load_contract
 
 
 def context_factory(database_url: str, kafka_bootstrap: str | None = None
                     ) -> Callable[[], AbstractAsyncContextManager[AppContext]]:
     """What the app's lifespan opens: a pool on the (already migrated) database and the parsed contract, and
     the background tasks (audit subscriber, watchdog, relay to Kafka if `kafka_bootstrap`), stopped at exit."""
-    from projections.background import start_background, stop_background
+    from taskstream.projections.background import start_background, stop_background
 
     @asynccontextmanager
     async def make_context() -> AsyncIterator[AppContext]:
@@ -38,7 +38,7 @@ async def prepare_database(database_url: str) -> tuple[list[str], object]:
     """Apply migrations and create the first-run data; returns (applied migrations, Bootstrap)."""
     import asyncpg
 
-    from api.database import migrate
+    from taskstream.api.database import migrate
 
     conn = await asyncpg.connect(database_url)
     try:

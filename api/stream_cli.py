@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from projections.replay_models import READ_MODELS
+from taskstream.projections.replay_models import READ_MODELS
 
 
 def _with_database(args: argparse.Namespace, work: Any) -> int:
     """Run `work(url)` against TASKSTREAM_DATABASE_URL or the embedded PostgreSQL under --home (migrated)."""
-    from api.cli import _database_url
-    from api.server import prepare_database
+    from taskstream.api.cli import _database_url
+    from taskstream.api.server import prepare_database
 
     url, embedded = _database_url(Path(args.home))
     try:
@@ -28,7 +28,7 @@ def _with_database(args: argparse.Namespace, work: Any) -> int:
 
 
 def relay(args: argparse.Namespace) -> int:
-    from projections.relay import Relay
+    from taskstream.projections.relay import Relay
 
     if not args.kafka:
         raise SystemExit("taskstream relay: give --kafka BOOTSTRAP (or env TASKSTREAM_KAFKA_BOOTSTRAP)")
@@ -43,9 +43,9 @@ def subscribe(args: argparse.Namespace) -> int:
     """Run one subscriber until Ctrl-C: from the log (default) or from Kafka (`--kafka`, its own consumer group)."""
     import asyncpg
 
-    from projections.audit import AuditTrail
-    from projections.kafka_codec import topic_of
-    from projections.subscription import KafkaSubscription, LogSubscription
+    from taskstream.projections.audit import AuditTrail
+    from taskstream.projections.kafka_codec import topic_of
+    from taskstream.projections.subscription import KafkaSubscription, LogSubscription
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -66,7 +66,7 @@ def subscribe(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from projections.replay import replay as run_replay
+    from taskstream.projections.replay import replay as run_replay
 
     names = list(READ_MODELS) if args.all else [args.projection]
 
@@ -83,7 +83,7 @@ def replay(args: argparse.Namespace) -> int:
 def history(args: argparse.Namespace) -> int:
     import asyncpg
 
-    from projections.audit import task_history
+    from taskstream.projections.audit import task_history
 
     async def work(url: str) -> int:
         conn = await asyncpg.connect(url)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.contract import Endpoint
-from schemas.errors import validation_error
+from taskstream.schemas.contract import Endpoint
+from taskstream.schemas.errors import validation_error
 
 _TYPE_NAMES = {"string": "str", "integer": "int", "number": "float", "array": "list", "object": "dict"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from schemas.contract import Version
-from schemas.errors import ApiError
+from taskstream.schemas.contract import Version
+from taskstream.schemas.errors import ApiError
 
 # Below 2.3, these tags given in `tags` (without `system_tags`) are system tags (§1.5).
 SYSTEM_TAGS = frozenset({"active", "archived", "development", "-active", "-archived", "-development"})

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from commands import task_document as td
-from commands.decide_task import new_task_document
-from schemas.errors import invalid_task_id
-from schemas.events import Event, TaskCreated
+from taskstream.commands import task_document as td
+from taskstream.commands.decide_task import new_task_document
+from taskstream.schemas.errors import invalid_task_id
+from taskstream.schemas.events import Event, TaskCreated
 
 DELETED_PREFIX = "__DELETED__"
 # Override keys the reference server drops without applying them (Appendix A 10), and the < 2.13 model and

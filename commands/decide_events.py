@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands.decide_task import active_duration
-from schemas.clock import iso
-from schemas.errors import invalid_task_id
-from schemas.events import Event, MetricsReported, WorkerReported
+from taskstream.commands.decide_task import active_duration
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import invalid_task_id
+from taskstream.schemas.events import Event, MetricsReported, WorkerReported
 
 SCALAR = "training_stats_scalar"
 LOG = "log"

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands import task_document as td
-from commands.decide_params import updatable
-from commands.decide_task import active_duration, decide_update, writable
-from commands.messages import UpdateTask
-from schemas.clock import iso
-from schemas.errors import ApiError, invalid_task_id, validation_error
-from schemas.events import (
+from taskstream.commands import task_document as td
+from taskstream.commands.decide_params import updatable
+from taskstream.commands.decide_task import active_duration, decide_update, writable
+from taskstream.commands.messages import UpdateTask
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError, invalid_task_id, validation_error
+from taskstream.schemas.events import (
     ArtifactsDeleted,
     ArtifactsUpdated,
     Event,

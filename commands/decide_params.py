@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands.decide_task import writable
-from schemas.clock import iso
-from schemas.errors import ApiError, invalid_task_status, validation_error
-from schemas.events import (
+from taskstream.commands.decide_task import writable
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError, invalid_task_status, validation_error
+from taskstream.schemas.events import (
     ConfigurationDeleted,
     ConfigurationEdited,
     Event,

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands.decide_status import status_change
-from commands.decide_task import writable
-from commands.task_document import check_name, check_tags
-from commands.transitions import check_transition
-from schemas.clock import iso
-from schemas.errors import ApiError, invalid_task_id
-from schemas.events import Event, TaskArchived, TaskDequeued, TaskEnqueued, TaskUnarchived
-from schemas.queue_events import QueueCreated, QueueDeleted, TaskQueued, TaskUnqueued
+from taskstream.commands.decide_status import status_change
+from taskstream.commands.decide_task import writable
+from taskstream.commands.task_document import check_name, check_tags
+from taskstream.commands.transitions import check_transition
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError, invalid_task_id
+from taskstream.schemas.events import Event, TaskArchived, TaskDequeued, TaskEnqueued, TaskUnarchived
+from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, TaskQueued, TaskUnqueued
 
 DEFAULT_TAG = "default"
 

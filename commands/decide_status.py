@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from commands.decide_task import writable
-from commands.messages import ChangeStatus, DeleteTask, ResetTask
-from commands.task_document import default_script
-from commands.transitions import check_transition
-from schemas.clock import iso
-from schemas.errors import ApiError, invalid_task_id, invalid_task_status
-from schemas.events import (
+from taskstream.commands.decide_task import writable
+from taskstream.commands.messages import ChangeStatus, DeleteTask, ResetTask
+from taskstream.commands.task_document import default_script
+from taskstream.commands.transitions import check_transition
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError, invalid_task_id, invalid_task_status
+from taskstream.schemas.events import (
     Event,
     TaskClosed,
     TaskCompleted,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from commands import task_document as td
-from commands.messages import CreateTask, EditTask, PingTask, UpdateTask
-from schemas.clock import iso
-from schemas.errors import forbidden_public, invalid_task_id, invalid_task_status
-from schemas.events import Event, TaskCreated, TaskEdited, TaskPinged, TaskUpdated
+from taskstream.commands import task_document as td
+from taskstream.commands.messages import CreateTask, EditTask, PingTask, UpdateTask
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import forbidden_public, invalid_task_id, invalid_task_status
+from taskstream.schemas.events import Event, TaskCreated, TaskEdited, TaskPinged, TaskUpdated
 
 USER_SETTABLE = frozenset({"name", "comment", "tags", "system_tags", "project", "status_message", "created"})
 MERGED_ONE_LEVEL = ("execution", "script", "output", "models")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from commands.decide_status import status_change
-from schemas.events import Event, TaskStoppedNonResponsive
+from taskstream.commands.decide_status import status_change
+from taskstream.schemas.events import Event, TaskStoppedNonResponsive
 
 NONRESPONSIVE_REASON = "Forced stop (non-responsive)"
 

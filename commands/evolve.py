@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from schemas.events import Event, ProjectCreated, TaskChanged, TaskCreated, TaskDeleted
-from schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
+from taskstream.schemas.events import Event, ProjectCreated, TaskChanged, TaskCreated, TaskDeleted
+from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
 
 
 def set_path(doc: dict[str, Any], path: str, value: Any) -> None:

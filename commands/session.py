@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from commands import store
-from commands.evolve import evolve
-from schemas.events import Event
+from taskstream.commands import store
+from taskstream.commands.evolve import evolve
+from taskstream.schemas.events import Event
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 
-from schemas.events import Event, load_event
+from taskstream.schemas.events import Event, load_event
 
 
 @dataclass(frozen=True, order=True)

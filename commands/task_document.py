@@ -10,8 +10,8 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from schemas.clock import iso
-from schemas.errors import ApiError, validation_error
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError, validation_error
 
 SCRIPT_KEYS = ("binary", "repository", "tag", "branch", "version_num", "entry_point", "working_dir",
                "requirements", "diff")

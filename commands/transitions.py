@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from schemas.errors import ApiError, invalid_task_status
+from taskstream.schemas.errors import ApiError, invalid_task_status
 
 ALLOWED: dict[str, frozenset[str]] = {
     "created": frozenset({"queued", "in_progress"}),

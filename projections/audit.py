@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 
-from commands.evolve import evolve
-from commands.store import RecordedEvent
-from projections.kafka_codec import family_of
-from schemas.clock import iso
-from schemas.events import Event, TaskChanged, TaskCreated, TaskDeleted
+from taskstream.commands.evolve import evolve
+from taskstream.commands.store import RecordedEvent
+from taskstream.projections.kafka_codec import family_of
+from taskstream.schemas.clock import iso
+from taskstream.schemas.events import Event, TaskChanged, TaskCreated, TaskDeleted
 
 AUDIT_COLUMNS = ("task_id", "version", "event_id", "position", "company", "time", "user_id", "endpoint",
                  "event_type", "force", "status_reason", "status_message", "before", "after")

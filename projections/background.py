@@ -15,11 +15,11 @@ from typing import Any
 
 import asyncpg
 
-from commands.session import StateStore
-from projections.audit import AuditTrail
-from projections.relay import Relay
-from projections.subscription import LogSubscription
-from projections.watchdog import Watchdog
+from taskstream.commands.session import StateStore
+from taskstream.projections.audit import AuditTrail
+from taskstream.projections.relay import Relay
+from taskstream.projections.subscription import LogSubscription
+from taskstream.projections.watchdog import Watchdog
 
 log = logging.getLogger("taskstream.background")
 

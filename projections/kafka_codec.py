@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from commands.store import RecordedEvent
-from schemas.events import REGISTRY, ProjectCreated
-from schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
+from taskstream.commands.store import RecordedEvent
+from taskstream.schemas.events import REGISTRY, ProjectCreated
+from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
 
 TOPIC_PREFIX = "taskstream."
 FAMILIES = ("tasks", "projects", "queues")

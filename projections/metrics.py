@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from commands.store import head_position
+from taskstream.commands.store import head_position
 
 
 async def prometheus_text(pool: asyncpg.Pool) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from projections.stream_table import StreamTable
+from taskstream.projections.stream_table import StreamTable
 
 
 class ProjectReadModel(StreamTable):

@@ -8,8 +8,8 @@ from typing import Any
 
 from dateutil import parser as date_parser
 
-from projections.query_paths import COLUMNS, SqlBuilder, json_value, jsonpath_of, unescape_path
-from schemas.errors import ApiError, validation_error
+from taskstream.projections.query_paths import COLUMNS, SqlBuilder, json_value, jsonpath_of, unescape_path
+from taskstream.schemas.errors import ApiError, validation_error
 
 PATTERN_FIELDS = ("name", "comment")
 RANGE_COLUMNS = {"started": "timestamp", "active_duration": "integer", "last_iteration": "integer"}

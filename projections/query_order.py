@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.query_filters import text_rank
-from projections.query_paths import (
+from taskstream.projections.query_filters import text_rank
+from taskstream.projections.query_paths import (
     ARRAY_COLUMNS,
     COLUMNS,
     TEXT_COLUMNS,
@@ -24,7 +24,7 @@ from projections.query_paths import (
     known_path,
     param_number,
 )
-from schemas.errors import ApiError
+from taskstream.schemas.errors import ApiError
 
 _NUMBER = r"'^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$'"
 

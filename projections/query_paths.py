@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.errors import ApiError, validation_error
+from taskstream.schemas.errors import ApiError, validation_error
 
 TASK_FIELDS = frozenset({
     "id", "name", "user", "company", "type", "status", "comment", "created", "started", "completed",

@@ -36,14 +36,14 @@ from typing import Any
 
 import asyncpg
 
-from commands.decide_queue import decide_claim
-from commands.session import CommandSession
-from commands.store import LogPosition, RecordedEvent
-from projections.kafka_codec import TOPIC_PREFIX
-from projections.queue_read_model import QueueReadModel
-from projections.subscription import KafkaSubscription, LogSubscription, save_checkpoint
-from schemas.clock import utc_now
-from schemas.queue_events import QueueDeleted, TaskQueued
+from taskstream.commands.decide_queue import decide_claim
+from taskstream.commands.session import CommandSession
+from taskstream.commands.store import LogPosition, RecordedEvent
+from taskstream.projections.kafka_codec import TOPIC_PREFIX
+from taskstream.projections.queue_read_model import QueueReadModel
+from taskstream.projections.subscription import KafkaSubscription, LogSubscription, save_checkpoint
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.queue_events import QueueDeleted, TaskQueued
 
 log = logging.getLogger("taskstream.queue_consumer")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from projections.list_filters import list_condition
-from schemas.errors import ApiError, validation_error
+from taskstream.projections.list_filters import list_condition
+from taskstream.schemas.errors import ApiError, validation_error
 
 QUEUE_FIELDS = frozenset({"id", "name", "user", "company", "created", "last_update", "tags", "system_tags",
                           "entries", "metadata"})

@@ -15,9 +15,9 @@ from typing import Any
 
 import asyncpg
 
-from projections.stream_table import StreamTable
-from schemas.events import Event
-from schemas.queue_events import TaskQueued, TaskUnqueued
+from taskstream.projections.stream_table import StreamTable
+from taskstream.schemas.events import Event
+from taskstream.schemas.queue_events import TaskQueued, TaskUnqueued
 
 
 def _time(value: Any) -> datetime | None:

@@ -31,9 +31,9 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from commands.store import LogPosition, RecordedEvent, read_after
-from projections.kafka_codec import TOPIC_PREFIX, encode
-from projections.subscription import load_checkpoint, save_checkpoint
+from taskstream.commands.store import LogPosition, RecordedEvent, read_after
+from taskstream.projections.kafka_codec import TOPIC_PREFIX, encode
+from taskstream.projections.subscription import load_checkpoint, save_checkpoint
 
 log = logging.getLogger("taskstream.relay")
 

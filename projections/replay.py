@@ -29,11 +29,11 @@ from typing import Any
 import asyncpg
 from tqdm import tqdm
 
-from commands.evolve import evolve
-from commands.store import LogPosition, RecordedEvent, stream_lock_key
-from projections.audit import AuditTrail
-from projections.kafka_codec import types_of
-from projections.replay_models import (
+from taskstream.commands.evolve import evolve
+from taskstream.commands.store import LogPosition, RecordedEvent, stream_lock_key
+from taskstream.projections.audit import AuditTrail
+from taskstream.projections.kafka_codec import types_of
+from taskstream.projections.replay_models import (
     FULL_COLUMNS,
     READ_MODELS,
     AuditFolder,
@@ -43,8 +43,8 @@ from projections.replay_models import (
     TaskFolder,
     _recorded,
 )
-from projections.replay_tables import INDEX_DEF, build_indexes, create_shadows
-from projections.subscription import load_checkpoint, save_checkpoint
+from taskstream.projections.replay_tables import INDEX_DEF, build_indexes, create_shadows
+from taskstream.projections.subscription import load_checkpoint, save_checkpoint
 
 FETCH = 5_000  # events per cursor fetch (larger chunks measured slower to decode: cache misses)
 COPY_ROWS = 10_000  # rows per COPY

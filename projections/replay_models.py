@@ -18,15 +18,15 @@ from typing import Any
 
 import orjson
 
-from commands.evolve import evolve, set_path, unset_path
-from commands.session import StateStore
-from commands.store import RecordedEvent
-from projections.audit import AUDIT_COLUMNS, STATE_COLUMNS, AuditTrail, audit_entry
-from projections.project_read_model import ProjectReadModel
-from projections.queue_read_model import QueueReadModel
-from projections.task_read_model import _COLUMNS as TASK_COLUMNS
-from projections.task_read_model import TaskReadModel, row_values
-from schemas.events import REGISTRY, Event, TaskChanged, TaskCreated, upcast
+from taskstream.commands.evolve import evolve, set_path, unset_path
+from taskstream.commands.session import StateStore
+from taskstream.commands.store import RecordedEvent
+from taskstream.projections.audit import AUDIT_COLUMNS, STATE_COLUMNS, AuditTrail, audit_entry
+from taskstream.projections.project_read_model import ProjectReadModel
+from taskstream.projections.queue_read_model import QueueReadModel
+from taskstream.projections.task_read_model import _COLUMNS as TASK_COLUMNS
+from taskstream.projections.task_read_model import TaskReadModel, row_values
+from taskstream.schemas.events import REGISTRY, Event, TaskChanged, TaskCreated, upcast
 
 Rows = dict[str, list[tuple[Any, ...]]]
 

@@ -23,8 +23,8 @@ from typing import Protocol
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
-from commands.store import LogPosition, RecordedEvent, read_after
-from projections.kafka_codec import decode
+from taskstream.commands.store import LogPosition, RecordedEvent, read_after
+from taskstream.projections.kafka_codec import decode
 
 log = logging.getLogger("taskstream.subscription")
 

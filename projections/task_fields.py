@@ -8,9 +8,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from projections.documents import DEFAULT_EXCLUDED
-from projections.query_paths import TASK_FIELDS, lookup_error, unescape_path
-from schemas.errors import ApiError
+from taskstream.projections.documents import DEFAULT_EXCLUDED
+from taskstream.projections.query_paths import TASK_FIELDS, lookup_error, unescape_path
+from taskstream.schemas.errors import ApiError
 
 JOINABLE = ("project", "parent", "user")
 OBJECT_FIELDS = frozenset({"output", "execution", "models", "container", "script", "hyperparams",

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from projections.task_fields import FieldSpec, expand_references, shape
+from taskstream.projections.task_fields import FieldSpec, expand_references, shape
 
 _LOOKUPS = {
     "project": "SELECT id, doc FROM projects WHERE id = ANY($1::text[]) AND company = ANY($2::text[])",

@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from schemas.enums import TASK_TYPES
-from schemas.errors import invalid_task_id
+from taskstream.schemas.enums import TASK_TYPES
+from taskstream.schemas.errors import invalid_task_id
 
 _HYPER_PARAMS = """
 SELECT t.id, COALESCE((

@@ -15,11 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from projections.list_filters import list_condition
-from projections.query_filters import add_datetimes, add_multi_field, add_patterns, add_ranges, add_search_text
-from projections.query_order import default_order, order_terms
-from projections.query_paths import ARRAY_COLUMNS, COLUMNS, SqlBuilder, json_text, unescape_path
-from schemas.errors import validation_error
+from taskstream.projections.list_filters import list_condition
+from taskstream.projections.query_filters import (
+    add_datetimes,
+    add_multi_field,
+    add_patterns,
+    add_ranges,
+    add_search_text,
+)
+from taskstream.projections.query_order import default_order, order_terms
+from taskstream.projections.query_paths import ARRAY_COLUMNS, COLUMNS, SqlBuilder, json_text, unescape_path
+from taskstream.schemas.errors import validation_error
 
 MAX_PAGE_SIZE = 500
 LIST_FIELDS = ("id", "user", "tags", "system_tags", "type", "status", "project", "parent")

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from projections.stream_table import StreamTable
+from taskstream.projections.stream_table import StreamTable
 
 _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
             "comment", "tags", "system_tags", "created", "last_update", "last_change", "status_changed",

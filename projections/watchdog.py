@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from commands.decide_watchdog import NONRESPONSIVE_REASON, decide_nonresponsive
-from commands.session import CommandSession, StateStore
-from schemas.clock import utc_now
+from taskstream.commands.decide_watchdog import NONRESPONSIVE_REASON, decide_nonresponsive
+from taskstream.commands.session import CommandSession, StateStore
+from taskstream.schemas.clock import utc_now
 
 log = logging.getLogger("taskstream.watchdog")
 SYSTEM_USER = "__system__"

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from schemas.clock import iso
+from taskstream.schemas.clock import iso
 
 DEFAULT_TIMEOUT_SEC = 600
 

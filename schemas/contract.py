@@ -17,7 +17,7 @@ from typing import Any
 
 from pyhocon import ConfigFactory, ConfigTree
 
-from schemas.enums import MAX_API_VERSION
+from taskstream.schemas.enums import MAX_API_VERSION
 
 HOCON_DIR = Path(__file__).parent / "hocon"
 SERVICES = ("tasks", "auth", "projects", "queues", "events", "workers", "server", "models")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.events import Event, register
+from taskstream.schemas.events import Event, register
 
 
 class QueueCreated(Event):

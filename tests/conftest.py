@@ -16,12 +16,12 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import create_app
-from api.auth import Authenticator, generate_key_pair
-from api.context import AppContext
-from api.database import EmbeddedPostgres, add_credentials, bootstrap, create_pool, create_user, migrate
-from schemas.contract import load_contract
-from schemas.ids import new_id
+from taskstream.api.app import create_app
+from taskstream.api.auth import Authenticator, generate_key_pair
+from taskstream.api.context import AppContext
+from taskstream.api.database import EmbeddedPostgres, add_credentials, bootstrap, create_pool, create_user, migrate
+from taskstream.schemas.contract import load_contract
+from taskstream.schemas.ids import new_id
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Endpoint handlers; importing this package registers them all."""
 
-from api.endpoints import (
+from taskstream.api.endpoints import (
     auth_server,
     events,
     projects,

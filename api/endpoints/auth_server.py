@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
+from taskstream.api.call import Call, endpoint
+from taskstream.schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
 
 
 @endpoint("auth.login")

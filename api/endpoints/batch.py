@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api.call import Call
-from commands.session import record_idempotent_response, stored_response
-from schemas.errors import ApiError
+from taskstream.api.call import Call
+from taskstream.commands.session import record_idempotent_response, stored_response
+from taskstream.schemas.errors import ApiError
 
 ItemHandler = Callable[[str], Awaitable[dict[str, Any]]]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from api.endpoints.task_commands import require_task_id
-from commands.decide_events import (
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.commands.decide_events import (
     RejectedEvent,
     ReportedEvent,
     accepts_events,
@@ -17,10 +17,10 @@ from commands.decide_events import (
     is_locked,
     normalize_event,
 )
-from commands.session import CommandSession
-from projections.task_telemetry import insert_events, read_log
-from schemas.clock import utc_now
-from schemas.errors import ApiError, invalid_task_id
+from taskstream.commands.session import CommandSession
+from taskstream.projections.task_telemetry import insert_events, read_log
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError, invalid_task_id
 
 DEFAULT_LOG_BATCH = 500
 

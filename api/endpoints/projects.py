@@ -9,14 +9,14 @@ import json
 import re
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from commands.session import Actor, CommandSession
-from projections.documents import project as project_fields
-from schemas.clock import iso, utc_now
-from schemas.errors import ApiError, validation_error
-from schemas.events import ProjectCreated
-from schemas.ids import new_id
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.commands.session import Actor, CommandSession
+from taskstream.projections.documents import project as project_fields
+from taskstream.schemas.clock import iso, utc_now
+from taskstream.schemas.errors import ApiError, validation_error
+from taskstream.schemas.events import ProjectCreated
+from taskstream.schemas.ids import new_id
 
 MAX_DEPTH = 10
 

@@ -16,17 +16,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from api.call import Call
-from api.context import run_command
-from api.endpoints.task_commands import Decide, change_task, update_response
-from commands.decide_queue import DEFAULT_TAG, CreateQueue, decide_create_queue, decide_remove_entry, queue_of
-from commands.session import CommandSession
-from commands.store import stream_exists
-from commands.task_document import check_name
-from projections.queue_read_model import default_queues, has_entry, queue_by_name
-from schemas.clock import utc_now
-from schemas.errors import ApiError, validation_error
-from schemas.ids import new_id
+from taskstream.api.call import Call
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.task_commands import Decide, change_task, update_response
+from taskstream.commands.decide_queue import (
+    DEFAULT_TAG,
+    CreateQueue,
+    decide_create_queue,
+    decide_remove_entry,
+    queue_of,
+)
+from taskstream.commands.session import CommandSession
+from taskstream.commands.store import stream_exists
+from taskstream.commands.task_document import check_name
+from taskstream.projections.queue_read_model import default_queues, has_entry, queue_by_name
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError, validation_error
+from taskstream.schemas.ids import new_id
 
 _DEFAULT_QUEUE_NAMESPACE = uuid.UUID("5f0c6f8e-3b7a-4c1e-9a51-7d2f1c0b9e44")
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from api.endpoints.queue_commands import create_queue, ensure_default_queue, the_default_queue
-from commands.decide_queue import (
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.queue_commands import create_queue, ensure_default_queue, the_default_queue
+from taskstream.commands.decide_queue import (
     CreateQueue,
     DequeueTask,
     decide_add_entry,
@@ -24,13 +24,13 @@ from commands.decide_queue import (
     decide_dequeue,
     decide_remove_entry,
 )
-from commands.decide_task import writable
-from commands.session import CommandSession
-from projections.documents import project
-from projections.queue_query import compile_get_all, entries_sql, only_fields
-from projections.queue_read_model import entry_tasks, has_entry, head
-from schemas.clock import utc_now
-from schemas.errors import ApiError
+from taskstream.commands.decide_task import writable
+from taskstream.commands.session import CommandSession
+from taskstream.projections.documents import project
+from taskstream.projections.queue_query import compile_get_all, entries_sql, only_fields
+from taskstream.projections.queue_read_model import entry_tasks, has_entry, head
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError
 
 
 def _queue_id(call: Call) -> str:

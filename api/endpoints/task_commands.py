@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.call import Call
-from api.context import run_command
-from commands.session import CommandSession, Stream
-from schemas.errors import ApiError
-from schemas.events import Event, TaskChanged
+from taskstream.api.call import Call
+from taskstream.api.context import run_command
+from taskstream.commands.session import CommandSession, Stream
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import Event, TaskChanged
 
 Decide = Callable[[dict[str, Any] | None], list[Event]]
 

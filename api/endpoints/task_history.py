@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.endpoints.task_commands import require_task_id
-from projections.audit import task_history
-from schemas.errors import invalid_task_id
+from taskstream.api.call import Call, endpoint
+from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.projections.audit import task_history
+from taskstream.schemas.errors import invalid_task_id
 
 
 @endpoint("tasks.get_history")

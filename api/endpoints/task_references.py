@@ -6,8 +6,8 @@ from typing import Any
 
 import asyncpg
 
-from commands.session import Actor
-from schemas.errors import ApiError
+from taskstream.commands.session import Actor
+from taskstream.schemas.errors import ApiError
 
 
 async def check_references(conn: asyncpg.Connection | asyncpg.Pool, actor: Actor, fields: dict[str, Any]) -> None:

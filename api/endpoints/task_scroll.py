@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from schemas.errors import validation_error
-from schemas.ids import new_id
+from taskstream.schemas.errors import validation_error
+from taskstream.schemas.ids import new_id
 
 EXPIRY_SECONDS = 600
 

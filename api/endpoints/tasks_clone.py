@@ -9,16 +9,16 @@ from typing import Any
 
 import asyncpg
 
-from api.call import Call, endpoint
-from api.context import run_command
-from api.endpoints.projects import find_or_create_project
-from api.endpoints.task_commands import require_task_id
-from api.endpoints.task_references import check_references
-from commands.decide_clone import CloneTask, clone_events, plan_clone
-from commands.session import Actor, CommandSession
-from schemas.clock import utc_now
-from schemas.errors import ApiError
-from schemas.ids import new_id
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.projects import find_or_create_project
+from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.api.endpoints.task_references import check_references
+from taskstream.commands.decide_clone import CloneTask, clone_events, plan_clone
+from taskstream.commands.session import Actor, CommandSession
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.ids import new_id
 
 
 def clone_command(call: Call) -> CloneTask:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.endpoints.task_commands import require_task_id, run_task_command
-from commands import decide_fields as df
-from commands import decide_params as dp
-from projections import task_params_query as queries
-from schemas.clock import utc_now
-from schemas.errors import validation_error
-from schemas.events import Event
+from taskstream.api.call import Call, endpoint
+from taskstream.api.endpoints.task_commands import require_task_id, run_task_command
+from taskstream.commands import decide_fields as df
+from taskstream.commands import decide_params as dp
+from taskstream.projections import task_params_query as queries
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import validation_error
+from taskstream.schemas.events import Event
 
 
 def required_list(call: Call, key: str) -> list[Any]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.endpoints.batch import run_batch
-from api.endpoints.task_commands import text_or_none
-from api.endpoints.tasks_write import delete_task, publish_task, reset_task, stop_task
-from commands.messages import ChangeStatus, DeleteTask, ResetTask
+from taskstream.api.call import Call, endpoint
+from taskstream.api.endpoints.batch import run_batch
+from taskstream.api.endpoints.task_commands import text_or_none
+from taskstream.api.endpoints.tasks_write import delete_task, publish_task, reset_task, stop_task
+from taskstream.commands.messages import ChangeStatus, DeleteTask, ResetTask
 
 
 def _flag(call: Call, name: str) -> bool:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from api.endpoints.projects import find_or_create_project
-from api.endpoints.tasks_fields import required_list
-from api.versions import conform_tags
-from commands import decide_fields as df
-from commands.session import CommandSession, Stream
-from schemas.clock import utc_now
-from schemas.errors import ApiError, validation_error
-from schemas.events import Event
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.projects import find_or_create_project
+from taskstream.api.endpoints.tasks_fields import required_list
+from taskstream.api.versions import conform_tags
+from taskstream.commands import decide_fields as df
+from taskstream.commands.session import CommandSession, Stream
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError, validation_error
+from taskstream.schemas.events import Event
 
 Decided = dict[str, list[Event]]
 

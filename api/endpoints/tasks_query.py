@@ -10,14 +10,14 @@ from typing import Any
 
 import asyncpg
 
-from api.call import Call, endpoint
-from api.endpoints.task_scroll import advance, open_window
-from api.versions import conform_tags
-from projections.documents import for_version
-from projections.task_fields import FieldSpec, expand_references, field_spec, shape
-from projections.task_joins import apply_joins
-from projections.task_query import QueryOptions, compile_get_all
-from schemas.errors import ApiError, validation_error
+from taskstream.api.call import Call, endpoint
+from taskstream.api.endpoints.task_scroll import advance, open_window
+from taskstream.api.versions import conform_tags
+from taskstream.projections.documents import for_version
+from taskstream.projections.task_fields import FieldSpec, expand_references, field_spec, shape
+from taskstream.projections.task_joins import apply_joins
+from taskstream.projections.task_query import QueryOptions, compile_get_all
+from taskstream.schemas.errors import ApiError, validation_error
 
 # A client's filters (regexes above all) must not hold a connection for the pool-wide 30 s limit.
 QUERY_TIMEOUT = "5s"

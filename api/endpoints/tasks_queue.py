@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from api.endpoints.batch import run_batch
-from api.endpoints.queue_commands import lock_task_and_queue, remove_from_queue, resolve_queue
-from api.endpoints.task_commands import (
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.batch import run_batch
+from taskstream.api.endpoints.queue_commands import lock_task_and_queue, remove_from_queue, resolve_queue
+from taskstream.api.endpoints.task_commands import (
     change_task,
     fields_of,
     require_task_id,
@@ -23,8 +23,8 @@ from api.endpoints.task_commands import (
     text_or_none,
     update_response,
 )
-from api.endpoints.task_references import check_references
-from commands.decide_queue import (
+from taskstream.api.endpoints.task_references import check_references
+from taskstream.commands.decide_queue import (
     DequeueTask,
     EnqueueTask,
     decide_add_entry,
@@ -33,11 +33,11 @@ from commands.decide_queue import (
     decide_enqueue,
     decide_unarchive,
 )
-from commands.session import CommandSession
-from projections.queue_read_model import has_entry, queue_watched
-from schemas.clock import utc_now
-from schemas.errors import invalid_task_id
-from schemas.events import TaskDequeued
+from taskstream.commands.session import CommandSession
+from taskstream.projections.queue_read_model import has_entry, queue_watched
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import invalid_task_id
+from taskstream.schemas.events import TaskDequeued
 
 
 def _reason(call: Call) -> str | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.call import Call, endpoint
-from api.endpoints.task_commands import require_task_id
-from projections.documents import for_version
-from schemas.errors import invalid_task_id
+from taskstream.api.call import Call, endpoint
+from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.projections.documents import for_version
+from taskstream.schemas.errors import invalid_task_id
 
 
 @endpoint("tasks.get_by_id")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from api.endpoints.queue_commands import lock_task_and_queue, remove_from_queue, run_dequeuing_task_command
-from api.endpoints.task_commands import (
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.api.endpoints.queue_commands import lock_task_and_queue, remove_from_queue, run_dequeuing_task_command
+from taskstream.api.endpoints.task_commands import (
     change_task,
     fields_of,
     require_task_id,
@@ -16,16 +16,16 @@ from api.endpoints.task_commands import (
     text_or_none,
     update_response,
 )
-from api.endpoints.task_references import check_references
-from api.versions import conform_tags, conform_task_input
-from commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
-from commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
-from commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask
-from commands.session import CommandSession
-from commands.task_document import CREATE_KEYS, EDIT_KEYS
-from schemas.clock import utc_now
-from schemas.events import Event, ParentDeleted
-from schemas.ids import new_id
+from taskstream.api.endpoints.task_references import check_references
+from taskstream.api.versions import conform_tags, conform_task_input
+from taskstream.commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
+from taskstream.commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
+from taskstream.commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask
+from taskstream.commands.session import CommandSession
+from taskstream.commands.task_document import CREATE_KEYS, EDIT_KEYS
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.events import Event, ParentDeleted
+from taskstream.schemas.ids import new_id
 
 
 def _task_fields(call: Call, keys: tuple[str, ...]) -> dict[str, Any]:

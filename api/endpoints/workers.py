@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.call import Call, endpoint
-from api.context import run_command
-from commands.decide_events import decide_worker_report
-from commands.session import CommandSession
-from projections.worker_registry import WorkerReport, delete_worker, live_workers, unknown_queues, upsert_worker
-from schemas.clock import utc_now
-from schemas.errors import ApiError
+from taskstream.api.call import Call, endpoint
+from taskstream.api.context import run_command
+from taskstream.commands.decide_events import decide_worker_report
+from taskstream.commands.session import CommandSession
+from taskstream.projections.worker_registry import (
+    WorkerReport,
+    delete_worker,
+    live_workers,
+    unknown_queues,
+    upsert_worker,
+)
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError
 
 DEFAULT_LAST_SEEN_SEC = 3600
 

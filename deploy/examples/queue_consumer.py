@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runnable from a 
 
 import asyncpg  # noqa: E402
 
-from projections.kafka_codec import TOPIC_PREFIX  # noqa: E402
-from projections.queue_consumer import QueueConsumer  # noqa: E402
+from taskstream.projections.kafka_codec import TOPIC_PREFIX  # noqa: E402
+from taskstream.projections.queue_consumer import QueueConsumer  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import jwt
 
-from api.context import AppContext
+from taskstream.api.context import AppContext
 from tests.conftest import Tenant
 
 

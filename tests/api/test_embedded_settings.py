@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.embedded_settings import INCLUDE_LINE, SETTINGS_FILE, settings_for, write_settings
+from taskstream.api.embedded_settings import INCLUDE_LINE, SETTINGS_FILE, settings_for, write_settings
 
 GB = 1 << 30
 

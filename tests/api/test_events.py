@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from api.context import AppContext
+from taskstream.api.context import AppContext
 from tests.conftest import Tenant
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from api.context import AppContext
-from commands.evolve import evolve
-from commands.store import read_stream
-from projections.queue_read_model import QueueReadModel
+from taskstream.api.context import AppContext
+from taskstream.commands.evolve import evolve
+from taskstream.commands.store import read_stream
+from taskstream.projections.queue_read_model import QueueReadModel
 from tests.conftest import Tenant
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 from dateutil import parser as dateparser
 
-from api.context import AppContext
-from schemas.contract import parse_version
+from taskstream.api.context import AppContext
+from taskstream.schemas.contract import parse_version
 from tests.conftest import Tenant
 
 _FORMATS = jsonschema.FormatChecker()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.context import AppContext
+from taskstream.api.context import AppContext
 from tests.conftest import Tenant
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api.context import AppContext
+from taskstream.api.context import AppContext
 from tests.conftest import Tenant
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from api.context import AppContext
+from taskstream.api.context import AppContext
 from tests.conftest import ApiFailure, Tenant
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.context import AppContext, run_command
-from commands.decide_task import decide_create
-from commands.messages import CreateTask
-from commands.session import CommandSession
-from schemas.clock import utc_now
-from schemas.ids import new_id
+from taskstream.api.context import AppContext, run_command
+from taskstream.commands.decide_task import decide_create
+from taskstream.commands.messages import CreateTask
+from taskstream.commands.session import CommandSession
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.ids import new_id
 from tests.conftest import Tenant
 
 # tasks-behaviour.md §6.3b, observed with A{t1}, B{t1,t3}, C{t3}, D{}.

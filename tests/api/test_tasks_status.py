@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from api.context import AppContext, run_command
-from commands.session import CommandSession
-from schemas.clock import iso, utc_now
-from schemas.events import WorkerReported
+from taskstream.api.context import AppContext, run_command
+from taskstream.commands.session import CommandSession
+from taskstream.schemas.clock import iso, utc_now
+from taskstream.schemas.events import WorkerReported
 from tests.conftest import ApiFailure, Tenant, make_tenant
 from tests.status_matrix import DELETED, OK_EDIT, STATUSES, cases
 

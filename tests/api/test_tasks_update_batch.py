@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from api.context import AppContext
+from taskstream.api.context import AppContext
 from tests.conftest import Tenant
 
 JSON_LINES = {"Content-Type": "application/json-lines"}

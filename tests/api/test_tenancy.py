@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.context import AppContext, run_command
-from commands.session import CommandSession
-from schemas.events import TaskMadePublic
+from taskstream.api.context import AppContext, run_command
+from taskstream.commands.session import CommandSession
+from taskstream.schemas.events import TaskMadePublic
 from tests.conftest import Tenant
 
 WRITES: list[tuple[str, dict[str, Any]]] = [

@@ -7,8 +7,8 @@ import copy
 
 import pytest
 
-from api.versions import conform_tags, conform_task_input
-from schemas.errors import ApiError
+from taskstream.api.versions import conform_tags, conform_task_input
+from taskstream.schemas.errors import ApiError
 
 OLD_FIELDS = {"name": "t", "execution": {"model": "in", "docker_cmd": "img -e A=1 -v", "test_split": 1},
               "output": {"model": "out"}}

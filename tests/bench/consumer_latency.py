@@ -26,13 +26,13 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
-from commands.session import CommandSession
-from projections.kafka_codec import all_topics
-from projections.relay import RELAY_LOCK_KEY
-from projections.task_read_model import TaskReadModel
-from schemas.clock import iso, utc_now
-from schemas.events import TaskCreated, TaskEdited
-from schemas.ids import new_id
+from taskstream.commands.session import CommandSession
+from taskstream.projections.kafka_codec import all_topics
+from taskstream.projections.relay import RELAY_LOCK_KEY
+from taskstream.projections.task_read_model import TaskReadModel
+from taskstream.schemas.clock import iso, utc_now
+from taskstream.schemas.events import TaskCreated, TaskEdited
+from taskstream.schemas.ids import new_id
 from tests.projections.kafka_helpers import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,8 +146,8 @@ async def run(database_url: str, bootstrap: str, rate: int = 1000, seconds: floa
     env = {**os.environ, "TASKSTREAM_DATABASE_URL": database_url}
     consumer = subprocess.Popen([sys.executable, "-m", "tests.bench.consumer_latency", "consume", bootstrap, prefix,
                                  str(out)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    argv = [*relay_argv, prefix] if relay_argv else [sys.executable, "-m", "api.cli", "relay", "--kafka", bootstrap,
-                                                      "--topic-prefix", prefix]
+    argv = [*relay_argv, prefix] if relay_argv else [sys.executable, "-m", "taskstream.api.cli", "relay",
+                                                      "--kafka", bootstrap, "--topic-prefix", prefix]
     relay = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     # A full pool from the start: opening connections during the first second measured the connects, not the path.
     pool = await asyncpg.create_pool(database_url, min_size=32, max_size=32)

@@ -23,16 +23,16 @@ from typing import Any
 
 import asyncpg
 
-from api.database import migrate
-from commands.decide_task import decide_create
-from commands.evolve import evolve
-from commands.messages import CreateTask
-from commands.session import CommandSession
-from projections.project_read_model import ProjectReadModel
-from projections.task_read_model import _COLUMNS as TASK_COLUMNS
-from projections.task_read_model import row_values
-from schemas.clock import iso
-from schemas.events import (
+from taskstream.api.database import migrate
+from taskstream.commands.decide_task import decide_create
+from taskstream.commands.evolve import evolve
+from taskstream.commands.messages import CreateTask
+from taskstream.commands.session import CommandSession
+from taskstream.projections.project_read_model import ProjectReadModel
+from taskstream.projections.task_read_model import _COLUMNS as TASK_COLUMNS
+from taskstream.projections.task_read_model import row_values
+from taskstream.schemas.clock import iso
+from taskstream.schemas.events import (
     Event,
     ProjectCreated,
     TaskChanged,

@@ -27,12 +27,12 @@ from typing import Any
 
 import asyncpg
 
-from api.call import Call
-from api.database import EmbeddedPostgres, create_pool
-from api.endpoints.tasks_query import list_tasks
-from commands.session import Actor
-from projections.task_fields import field_spec
-from projections.task_query import QueryOptions, compile_get_all
+from taskstream.api.call import Call
+from taskstream.api.database import EmbeddedPostgres, create_pool
+from taskstream.api.endpoints.tasks_query import list_tasks
+from taskstream.commands.session import Actor
+from taskstream.projections.task_fields import field_spec
+from taskstream.projections.task_query import QueryOptions, compile_get_all
 from tests.bench.generate import COMPANY, TAGS, USERS, generate, project_ids
 
 TARGET_P50_MS, TARGET_P99_MS = 10.0, 50.0

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from api.database import EmbeddedPostgres, migrate
-from projections.replay import replay_model
-from schemas.ids import new_id
+from taskstream.api.database import EmbeddedPostgres, migrate
+from taskstream.projections.replay import replay_model
+from taskstream.schemas.ids import new_id
 from tests.bench import consumer_latency
 
 EVENTS_PER_TASK = 10

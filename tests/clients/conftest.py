@@ -107,7 +107,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
            "TASKSTREAM_SUBSCRIBERS": ""}
     output = home / "serve.log"
     with output.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+        process = subprocess.Popen([sys.executable, "-m", "taskstream.api.cli", "serve", "--host", "127.0.0.1",
                                     "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from commands.decide_clone import CloneTask, clone_events, plan_clone
-from schemas.clock import iso
-from schemas.errors import ApiError
-from schemas.events import TaskCreated
+from taskstream.commands.decide_clone import CloneTask, clone_events, plan_clone
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import TaskCreated
 
 COMPANY = "c0mpany"
 NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)

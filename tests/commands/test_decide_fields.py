@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from commands import decide_fields as df
-from commands.evolve import evolve
-from schemas.clock import iso
-from schemas.errors import ApiError
-from schemas.events import (
+from taskstream.commands import decide_fields as df
+from taskstream.commands.evolve import evolve
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import (
     ArtifactsDeleted,
     ArtifactsUpdated,
     Event,

@@ -8,11 +8,17 @@ from typing import Any
 
 import pytest
 
-from commands import decide_params as dp
-from commands.evolve import evolve
-from schemas.clock import iso
-from schemas.errors import ApiError
-from schemas.events import ConfigurationDeleted, ConfigurationEdited, Event, HyperParamsDeleted, HyperParamsEdited
+from taskstream.commands import decide_params as dp
+from taskstream.commands.evolve import evolve
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import (
+    ConfigurationDeleted,
+    ConfigurationEdited,
+    Event,
+    HyperParamsDeleted,
+    HyperParamsEdited,
+)
 
 COMPANY = "c0mpany"
 NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)

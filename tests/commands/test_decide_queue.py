@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from commands.decide_queue import (
+from taskstream.commands.decide_queue import (
     CreateQueue,
     DequeueTask,
     EnqueueTask,
@@ -19,10 +19,10 @@ from commands.decide_queue import (
     decide_dequeue,
     decide_enqueue,
 )
-from commands.evolve import evolve
-from schemas.errors import ApiError
-from schemas.events import TaskArchived, TaskDequeued, TaskEnqueued
-from schemas.queue_events import QueueDeleted, TaskQueued, TaskUnqueued
+from taskstream.commands.evolve import evolve
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import TaskArchived, TaskDequeued, TaskEnqueued
+from taskstream.schemas.queue_events import QueueDeleted, TaskQueued, TaskUnqueued
 
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 

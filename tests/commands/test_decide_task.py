@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from commands.decide_task import decide_create, decide_edit, decide_ping, decide_update
-from commands.evolve import evolve
-from commands.messages import CreateTask, EditTask, PingTask, UpdateTask
-from schemas.clock import iso
-from schemas.errors import ApiError
-from schemas.events import Event, TaskCreated, TaskEdited, TaskPinged, TaskUpdated
+from taskstream.commands.decide_task import decide_create, decide_edit, decide_ping, decide_update
+from taskstream.commands.evolve import evolve
+from taskstream.commands.messages import CreateTask, EditTask, PingTask, UpdateTask
+from taskstream.schemas.clock import iso
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import Event, TaskCreated, TaskEdited, TaskPinged, TaskUpdated
 
 COMPANY = "c0mpany"
 NOW = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)

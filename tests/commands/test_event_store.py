@@ -16,12 +16,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api.context import AppContext, run_command
-from commands import store
-from commands.session import CommandSession
-from commands.store import LogPosition, RecordedEvent, StaleVersion
-from schemas.errors import ApiError
-from schemas.events import TaskUpdated
+from taskstream.api.context import AppContext, run_command
+from taskstream.commands import store
+from taskstream.commands.session import CommandSession
+from taskstream.commands.store import LogPosition, RecordedEvent, StaleVersion
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import TaskUpdated
 from tests.conftest import Tenant
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from commands.decide_status import decide_reset, decide_status
-from commands.decide_task import decide_create
-from commands.evolve import evolve, set_path, unset_path
-from commands.messages import ChangeStatus, CreateTask, ResetTask
-from schemas.clock import iso
-from schemas.events import (
+from taskstream.commands.decide_status import decide_reset, decide_status
+from taskstream.commands.decide_task import decide_create
+from taskstream.commands.evolve import evolve, set_path, unset_path
+from taskstream.commands.messages import ChangeStatus, CreateTask, ResetTask
+from taskstream.schemas.clock import iso
+from taskstream.schemas.events import (
     Event,
     ProjectCreated,
     TaskChanged,

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-import api.endpoints  # noqa: F401  (every module that registers event types, so REGISTRY is complete)
-from commands.evolve import evolve
-from schemas.events import REGISTRY, UPCASTERS, TaskChanged, load_event
+import taskstream.api.endpoints  # noqa: F401  (every module that registers event types, so REGISTRY is complete)
+from taskstream.commands.evolve import evolve
+from taskstream.schemas.events import REGISTRY, UPCASTERS, TaskChanged, load_event
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
-from commands.decide_task import decide_create, decide_edit
-from commands.evolve import evolve
-from commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, ResetTask
-from commands.transitions import ALLOWED, check_transition
-from schemas.errors import ApiError
-from schemas.events import Event, TaskDeleted, TaskEdited, TaskStatusChanged
+from taskstream.commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
+from taskstream.commands.decide_task import decide_create, decide_edit
+from taskstream.commands.evolve import evolve
+from taskstream.commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, ResetTask
+from taskstream.commands.transitions import ALLOWED, check_transition
+from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import Event, TaskDeleted, TaskEdited, TaskStatusChanged
 from tests.status_matrix import DELETED, OK_EDIT, STATUSES, cases
 
 COMPANY = "c0mpany"

@@ -10,8 +10,8 @@ import sys
 
 import asyncpg
 
-from commands.store import RecordedEvent
-from projections.subscription import LogSubscription
+from taskstream.commands.store import RecordedEvent
+from taskstream.projections.subscription import LogSubscription
 
 TABLE = """CREATE TABLE IF NOT EXISTS test_counts (
     subscriber text NOT NULL, stream_id text NOT NULL, n integer NOT NULL, last_version integer NOT NULL,

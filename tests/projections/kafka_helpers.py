@@ -14,9 +14,9 @@ from pathlib import Path
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from commands.store import RecordedEvent
-from projections.kafka_codec import all_topics
-from projections.subscription import KafkaSubscription
+from taskstream.commands.store import RecordedEvent
+from taskstream.projections.kafka_codec import all_topics
+from taskstream.projections.subscription import KafkaSubscription
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api.context import AppContext
-from projections.audit import AuditTrail
-from projections.subscription import LogSubscription
+from taskstream.api.context import AppContext
+from taskstream.projections.audit import AuditTrail
+from taskstream.projections.subscription import LogSubscription
 from tests.conftest import Tenant
 
 
@@ -62,7 +62,7 @@ async def test_redelivered_events_add_no_second_entry(ctx: AppContext, tenant: T
     await tenant.call("tasks.edit", task=task, comment="x")
     await _catch_up(ctx)
     async with ctx.pool.acquire() as conn:
-        from commands.store import read_stream
+        from taskstream.commands.store import read_stream
 
         events = await read_stream(conn, task)
         async with conn.transaction():

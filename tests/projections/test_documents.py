@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from projections.documents import for_version, project
+from taskstream.projections.documents import for_version, project
 
 
 def task(**fields: Any) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from api.context import AppContext
-from projections.audit import AuditTrail
-from projections.subscription import LogSubscription
+from taskstream.api.context import AppContext
+from taskstream.projections.audit import AuditTrail
+from taskstream.projections.subscription import LogSubscription
 from tests.conftest import Tenant
 
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from api.context import AppContext
-from commands.store import read_stream
-from projections.kafka_codec import all_topics
-from projections.queue_consumer import QueueConsumer
-from projections.relay import Relay
-from schemas.ids import new_id
+from taskstream.api.context import AppContext
+from taskstream.commands.store import read_stream
+from taskstream.projections.kafka_codec import all_topics
+from taskstream.projections.queue_consumer import QueueConsumer
+from taskstream.projections.relay import Relay
+from taskstream.schemas.ids import new_id
 from tests.conftest import Tenant
 from tests.projections.kafka_helpers import wait_for
 

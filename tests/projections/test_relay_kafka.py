@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from api.context import AppContext
-from commands.decide_task import decide_create
-from commands.messages import CreateTask
-from commands.session import CommandSession, Stream
-from projections.relay import RELAY_LOCK_KEY, Relay
-from schemas.clock import utc_now
-from schemas.ids import new_id
+from taskstream.api.context import AppContext
+from taskstream.commands.decide_task import decide_create
+from taskstream.commands.messages import CreateTask
+from taskstream.commands.session import CommandSession, Stream
+from taskstream.projections.relay import RELAY_LOCK_KEY, Relay
+from taskstream.schemas.clock import utc_now
+from taskstream.schemas.ids import new_id
 from tests.conftest import Tenant
 from tests.projections.kafka_helpers import ROOT, Broker, Recorder, start_consumer, wait_for
 
@@ -148,7 +148,7 @@ async def test_relay_killed_mid_batch_standby_takes_over_without_gaps(
     recorder, consumer = await start_consumer(ctx.pool, kafka_bootstrap, prefix, f"kill-{new_id()}")
     tasks = [await tenant.create_task(f"kill-{i}") for i in range(3)]
     leader = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "relay", "--kafka", kafka_bootstrap, "--topic-prefix", prefix],
+        [sys.executable, "-m", "taskstream.api.cli", "relay", "--kafka", kafka_bootstrap, "--topic-prefix", prefix],
         cwd=ROOT, env={**os.environ, "TASKSTREAM_DATABASE_URL": database_url},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

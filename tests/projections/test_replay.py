@@ -11,11 +11,11 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.context import AppContext
-from commands.store import head_position
-from projections.audit import AuditTrail
-from projections.replay import replay, replay_model
-from projections.subscription import LogSubscription
+from taskstream.api.context import AppContext
+from taskstream.commands.store import head_position
+from taskstream.projections.audit import AuditTrail
+from taskstream.projections.replay import replay, replay_model
+from taskstream.projections.subscription import LogSubscription
 from tests.conftest import ApiFailure, Tenant
 
 MODELS = {"tasks": ("tasks",), "projects": ("projects",), "queues": ("queues", "queue_entries"),

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from api.context import AppContext
-from commands.store import LogPosition, read_after
-from projections.subscription import (
+from taskstream.api.context import AppContext
+from taskstream.commands.store import LogPosition, read_after
+from taskstream.projections.subscription import (
     LogSubscription,
     SubscriberFailed,
     apply_from_kafka,
     apply_from_log,
     load_checkpoint,
 )
-from schemas.ids import new_id
+from taskstream.schemas.ids import new_id
 from tests.conftest import Tenant
 from tests.projections.counting_subscriber import TABLE, CountingSubscriber, counts
 
@@ -106,7 +106,7 @@ async def test_kafka_deliveries_are_deduplicated_per_stream_version(ctx: AppCont
     for j in range(3):
         await tenant.call("tasks.edit", task=task, comment=f"{j}")
     async with ctx.pool.acquire() as conn:
-        from commands.store import read_stream
+        from taskstream.commands.store import read_stream
 
         v1, v2, v3, v4 = await read_stream(conn, task)
         subscriber = CountingSubscriber(f"kafka-{new_id()}")

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from projections.list_filters import buckets
-from projections.query_paths import jsonpath_of, unescape_path
-from projections.task_fields import expand_references, field_spec, shape
-from projections.task_query import QueryOptions, compile_get_all, paging
-from schemas.errors import ApiError
+from taskstream.projections.list_filters import buckets
+from taskstream.projections.query_paths import jsonpath_of, unescape_path
+from taskstream.projections.task_fields import expand_references, field_spec, shape
+from taskstream.projections.task_query import QueryOptions, compile_get_all, paging
+from taskstream.schemas.errors import ApiError
 
 COMPANY = "c0"
 

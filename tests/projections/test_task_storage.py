@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.context import AppContext
-from api.database import MIGRATIONS
-from projections.replay import replay_model
-from projections.task_read_model import params_of
+from taskstream.api.context import AppContext
+from taskstream.api.database import MIGRATIONS
+from taskstream.projections.replay import replay_model
+from taskstream.projections.task_read_model import params_of
 from tests.conftest import Tenant
 
 _ODD_DOCS: list[dict[str, Any]] = [

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from api.context import AppContext
-from commands.store import read_stream
-from projections.watchdog import Watchdog
-from schemas.clock import utc_now
+from taskstream.api.context import AppContext
+from taskstream.commands.store import read_stream
+from taskstream.projections.watchdog import Watchdog
+from taskstream.schemas.clock import utc_now
 from tests.conftest import Tenant
 
 REASON = "Forced stop (non-responsive)"
