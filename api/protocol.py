@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
-import orjson
-
+from taskstream.api import json_body
+from taskstream.schemas import json_codec
 from taskstream.schemas.contract import Version, format_version, parse_version
 from taskstream.schemas.errors import ApiError
 
 _PATH = re.compile(r"^/?(?:v(?P<version>[^/]*)/)?(?P<endpoint>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
 _VERSION = re.compile(r"^\d+\.?\d+$")
-BAD_JSON = "The browser (or proxy) sent a request that this server could not understand."
+BAD_JSON = json_body.BAD_JSON
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,14 @@ def parse_path(path: str, max_version: Version) -> RequestPath:
 
 def _scalar(value: str) -> Any:
     if re.fullmatch(r"\d+", value):
-        return int(value)
+        return json_body.check_scalar(int(value))
     if re.fullmatch(r"\d*\.\d*", value) and value != ".":
-        return float(value)
+        return json_body.check_scalar(float(value))
     if value in ("true", "True", "TRUE"):
         return True
     if value in ("false", "False", "FALSE"):
         return False
-    return value
+    return json_body.check_scalar(value)
 
 
 def merge_query(data: dict[str, Any], items: list[tuple[str, str]]) -> dict[str, Any]:
@@ -75,23 +74,17 @@ def parse_body(body: bytes, content_type: str) -> tuple[dict[str, Any], list[dic
     """The call's data, and its batched data for `application/json-lines` bodies."""
     if "json-lines" in content_type:
         items = []
-        for line in body.decode("utf-8", "replace").splitlines():
+        for line in body.splitlines():
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-            except ValueError as exc:
-                raise ApiError(400, 0, BAD_JSON) from exc
+            item = json_body.loads(line)
             if not isinstance(item, dict):
                 raise ApiError(400, 0, f"json lines must contain objects, found: {type(item).__name__}")
             items.append(item)
         return {}, items
     if not body.strip():
         return {}, None
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, 0, BAD_JSON) from exc
+    data = json_body.loads(body)
     if not isinstance(data, dict):
         raise ApiError(400, 0, "Data should be a dict")
     return data, None
@@ -126,4 +119,4 @@ def envelope(
         "error_stack": error_stack,
         "error_data": {},
     }
-    return orjson.dumps({"meta": meta, "data": data if data is not None else {}})
+    return json_codec.dumps({"meta": meta, "data": data if data is not None else {}})

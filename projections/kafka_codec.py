@@ -12,9 +12,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from taskstream.commands.store import RecordedEvent
+from taskstream.schemas import json_codec
 from taskstream.schemas.events import REGISTRY, ProjectCreated
 from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
 
@@ -50,7 +49,7 @@ def all_topics(prefix: str = TOPIC_PREFIX) -> list[str]:
 
 def encode(event: RecordedEvent, prefix: str = TOPIC_PREFIX) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
     """(topic, key, value, headers) of a recorded event; `prefix` names the topics (`taskstream.` by default)."""
-    value = orjson.dumps({
+    value = json_codec.dumps({
         "event_id": str(event.event_id), "stream_id": event.stream_id, "version": event.version,
         "type": event.type, "schema_version": event.schema_version, "data": event.data,
         "metadata": event.metadata, "recorded": event.recorded.isoformat(),
@@ -66,7 +65,7 @@ def encode(event: RecordedEvent, prefix: str = TOPIC_PREFIX) -> tuple[str, bytes
 
 def decode(value: bytes) -> RecordedEvent:
     """The recorded event a Kafka message carries (raises ValueError/KeyError on a malformed message)."""
-    raw: dict[str, Any] = orjson.loads(value)
+    raw: dict[str, Any] = json_codec.loads(value)
     return RecordedEvent(
         position=int(raw["position"]), txid=int(raw["txid"]), stream_id=raw["stream_id"],
         version=int(raw["version"]), event_id=uuid.UUID(raw["event_id"]), type=raw["type"],

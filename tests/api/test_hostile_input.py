@@ -1,0 +1,71 @@
+"""Hostile or careless request bodies answer a clear 4xx ClearML error and leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import Tenant
+
+
+async def count_tasks(tenant: Tenant) -> int:
+    return len((await tenant.call("tasks.get_all", user=[tenant.user], only_fields=["id"]))["tasks"])
+
+
+@pytest.mark.parametrize("value", ["100000000000000000000", "NaN", "Infinity", "1e999"])
+async def test_a_number_the_log_cannot_hold_is_refused_and_no_task_is_created(tenant: Tenant, value: str) -> None:
+    body = f'{{"name": "poison", "type": "training", "runtime": {{"x": {value}}}}}'.encode()
+    response = await tenant.raw("/tasks.create", content=body, headers={"Content-Type": "application/json"})
+    meta = response.json()["meta"]
+    assert (response.status_code, meta["result_code"], meta["result_subcode"]) == (400, 400, 12)
+    assert await count_tasks(tenant) == 0
+
+
+async def test_a_nul_in_a_name_is_refused(tenant: Tenant) -> None:
+    failure = await tenant.fails("tasks.create", name="a\x00b", type="training")
+    assert (failure.status, failure.subcode) == (400, 12)
+    assert await count_tasks(tenant) == 0
+
+
+async def test_a_lone_surrogate_in_a_tag_pattern_is_refused(tenant: Tenant) -> None:
+    body = b'{"tags": ["\\udaac"]}'
+    response = await tenant.raw("/tasks.get_all", content=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+async def test_runtime_nested_300_deep_is_refused(tenant: Tenant) -> None:
+    nested: object = 1
+    for _ in range(300):
+        nested = {"a": nested}
+    body = json.dumps({"name": "deep", "type": "training", "runtime": nested}).encode()
+    response = await tenant.raw("/tasks.create", content=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+async def test_a_100k_deep_array_is_a_client_error(tenant: Tenant) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await tenant.raw("/tasks.get_all", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["meta"]["error_stack"] in ("", None)
+
+
+async def test_a_huge_integer_in_the_query_string_is_refused(tenant: Tenant) -> None:
+    response = await tenant.raw("/tasks.get_all", method="GET", params={"page": "9" * 40, "page_size": "1"})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+async def test_a_reasonable_runtime_value_round_trips(tenant: Tenant) -> None:
+    task_id = await tenant.create_task(runtime={"big": 9223372036854775807, "float": 1e20, "emoji": "\U0001f600"})
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert task["runtime"] == {"big": 9223372036854775807, "float": 1e20, "emoji": "\U0001f600"}
+
+
+async def test_a_value_jsonb_turns_into_a_big_integer_never_breaks_other_tenants_reads(
+        tenant: Tenant, other_tenant: Tenant) -> None:
+    # jsonb stores the float 1e20 as the integer 100000000000000000000, beyond orjson's 64 bits.
+    task_id = await tenant.create_task(runtime={"x": 1e20})
+    await tenant.call("tasks.make_public", ids=[task_id])
+    listed = await other_tenant.call("tasks.get_all", id=[task_id])
+    assert listed["tasks"][0]["runtime"] == {"x": 100000000000000000000}
+    assert (await other_tenant.call("tasks.get_by_id", task=task_id))["task"]["runtime"]["x"] == 10**20
