@@ -43,7 +43,25 @@ def _coerce(name: str, value: Any, schema: dict[str, Any]) -> Any:
         raise validation_error(f"value '{value}' is not a valid choice.")
     if kind == "array" and len(value) < schema.get("minItems", 0):
         raise validation_error(f"value '{value}' length is lower than allowed minimum '{schema['minItems']}'.")
+    if kind == "array":
+        _check_items(value, schema.get("items"))
     return value
+
+
+_ITEM_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
+                                            "boolean": (bool,), "object": (dict,)}
+
+
+def _check_items(items: list[Any], schema: Any) -> None:
+    """Every item of a list of a simple type has that type, as the reference's list fields check:
+    `all items must be instances of "str", and not "nonetype".`"""
+    expected = _ITEM_TYPES.get(schema.get("type")) if isinstance(schema, dict) else None
+    if expected is None:
+        return
+    for item in items:
+        if not isinstance(item, expected) or (isinstance(item, bool) and bool not in expected):
+            raise validation_error(f'all items must be instances of "{expected[0].__name__}", and not '
+                                   f'"{type(item).__name__.lower()}".')
 
 
 def validate_request(endpoint: Endpoint, data: dict[str, Any]) -> dict[str, Any]:

@@ -69,3 +69,18 @@ async def test_a_value_jsonb_turns_into_a_big_integer_never_breaks_other_tenants
     listed = await other_tenant.call("tasks.get_all", id=[task_id])
     assert listed["tasks"][0]["runtime"] == {"x": 100000000000000000000}
     assert (await other_tenant.call("tasks.get_by_id", task=task_id))["task"]["runtime"]["x"] == 10**20
+
+
+@pytest.mark.parametrize("endpoint", ["tasks.reset_many", "tasks.archive_many", "tasks.unarchive_many",
+                                      "tasks.enqueue_many", "tasks.dequeue_many", "tasks.publish_many"])
+async def test_ids_of_the_wrong_type_answer_the_reference_validation_error(tenant: Tenant, endpoint: str) -> None:
+    failure = await tenant.fails(endpoint, ids=["a", None])
+    assert (failure.status, failure.subcode) == (400, 12)
+    assert failure.msg == 'Validation error (all items must be instances of "str", and not "nonetype".)'
+    failure = await tenant.fails(endpoint, ids=[{}])
+    assert failure.msg == 'Validation error (all items must be instances of "str", and not "dict".)'
+
+
+async def test_tags_of_the_wrong_type_are_refused_on_create(tenant: Tenant) -> None:
+    failure = await tenant.fails("tasks.create", name="tagged", type="training", tags=["ok", 5])
+    assert failure.msg == 'Validation error (all items must be instances of "str", and not "int".)'
