@@ -20,6 +20,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
 from taskstream.api.call import HANDLERS, PUBLIC, Call
 from taskstream.api.context import AppContext
+from taskstream.api.limits import Limits
 from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
 from taskstream.api.validation import validate_request
@@ -35,25 +36,28 @@ def _reply(body: bytes, status: int, extra_headers: dict[str, str] | None = None
     return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
-async def handle(request: Request, ctx: AppContext) -> Response:
+async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
     trx = request.headers.get("x-clearml-trx") or request.headers.get("x-trains-trx")
     path: RequestPath | None = None
     resolved: Version | None = None
     try:
         path = parse_path(request.url.path, ctx.contract.max_version)
-        data, batched = parse_body(await request.body(), request.headers.get("content-type", ""))
-        data = merge_query(data, list(request.query_params.multi_items()))
         endpoint = ctx.contract.resolve(path.endpoint, path.requested)
         handler = HANDLERS.get(path.endpoint)
         if endpoint is None or handler is None:
             raise ApiError(404, 0, f"Unable to find endpoint for name {path.endpoint} and version "
                                    f"{path.requested_text if path.requested_text else ''}")
         resolved = endpoint.min_version
+        # Why authenticate before reading the body: an unauthenticated caller must not make the server hold
+        # or parse anything it sends (the body is read only for a known caller, and only up to the limit).
         if path.endpoint in PUBLIC:
             actor = None
         else:
             actor = await ctx.auth.authenticate(request.headers.get("authorization"),
                                                 request.cookies.get("clearml_token_basic"))
+        body = await read_body(request, limits.max_body_bytes)
+        data, batched = parse_body(body, request.headers.get("content-type", ""))
+        data = merge_query(data, list(request.query_params.multi_items()))
         call = Call(endpoint=path.endpoint, requested=path.requested, actor=actor,  # type: ignore[arg-type]
                     data=validate_request(endpoint, data), ctx=ctx, batched=batched,
                     idempotency_key=request.headers.get("idempotency-key"), request_id=uuid4().hex)
@@ -66,10 +70,33 @@ async def handle(request: Request, ctx: AppContext) -> Response:
         return response
     except ApiError as error:
         return _reply(_error_envelope(path, resolved, trx, error), error.code)
-    except Exception as exc:  # an unexpected failure: 500 with the traceback, as the reference server
+    except Exception as exc:
+        # An unexpected failure: 500. The reference server sends the exception text and the traceback; they name
+        # files, tables and indexes, so they are sent only when the server runs with TASKSTREAM_DEBUG=1.
         log.exception("unhandled error in %s", request.url.path)
-        error = ApiError(500, 0, str(exc) or type(exc).__name__)
-        return _reply(_error_envelope(path, resolved, trx, error, traceback.format_exc()), 500)
+        if limits.debug:
+            error = ApiError(500, 0, str(exc) or type(exc).__name__)
+            return _reply(_error_envelope(path, resolved, trx, error, traceback.format_exc()), 500)
+        error = ApiError(500, 0, "Internal server error (the server log has the details)")
+        return _reply(_error_envelope(path, resolved, trx, error, None), 500)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes (never read whole)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, 0, f"Request body too large (the limit is {limit} bytes, TASKSTREAM_MAX_BODY_BYTES)")
 
 
 def _error_envelope(path: RequestPath | None, resolved: Version | None, trx: str | None, error: ApiError,
@@ -82,8 +109,9 @@ def _error_envelope(path: RequestPath | None, resolved: Version | None, trx: str
                     error_stack=stack)
 
 
-def create_app(make_context: Any) -> FastAPI:
-    """The app; `make_context` is an async context manager factory yielding the AppContext."""
+def create_app(make_context: Any, limits: Limits | None = None) -> FastAPI:
+    """The app; `make_context` is an async context manager factory yielding the AppContext; `limits` default to
+    the environment's (`api.limits`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +120,7 @@ def create_app(make_context: Any) -> FastAPI:
             yield
 
     app = FastAPI(title="taskstream", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.limits = limits or Limits.from_env()
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> Response:
@@ -112,7 +141,7 @@ def create_app(make_context: Any) -> FastAPI:
         if request.headers.get("content-encoding"):
             return Response(f"Content encoding is not supported ({request.headers['content-encoding']})",
                             status_code=415, media_type="text/plain")
-        return await handle(request, request.app.state.ctx)
+        return await handle(request, request.app.state.ctx, request.app.state.limits)
 
     @app.options("/{path:path}")
     async def preflight() -> Response:
