@@ -106,7 +106,7 @@ def _entry(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def task_history(conn: asyncpg.Connection, task_id: str, companies: list[str] | None,
+async def task_history(conn: asyncpg.Connection | asyncpg.Pool, task_id: str, companies: list[str] | None,
                        newest_first: bool = False) -> list[dict[str, Any]] | None:
     """The audit entries of a task in version order, or None unless the task's company is one of `companies`
     (None: any company, for the operator's command line).

@@ -6,50 +6,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from taskstream.projections.query.fields import dotted_spec, shape
+
 DEFAULT_EXCLUDED = ("unique_metrics", "company_origin", "enqueue_status")
 
 
-def _get_path(doc: dict[str, Any], parts: list[str]) -> tuple[bool, Any]:
-    node: Any = doc
-    for part in parts:
-        if not isinstance(node, dict) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def _put_path(target: dict[str, Any], parts: list[str], value: Any) -> None:
-    node = target
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = copy.deepcopy(value)
-
-
 def project(doc: dict[str, Any], only_fields: list[str] | None, exclude_defaults: bool) -> dict[str, Any]:
-    """Include paths return only those fields (parents kept as objects); `-path` removes a field."""
-    includes = [f for f in (only_fields or []) if not f.startswith("-")]
-    excludes = [f[1:] for f in (only_fields or []) if f.startswith("-")]
-    if includes:
-        result: dict[str, Any] = {}
-        for path in includes:
-            parts = path.split(".")
-            found, value = _get_path(doc, parts)
-            if found:
-                _put_path(result, parts, value)
-            elif len(parts) > 1 and _get_path(doc, parts[:1])[0]:
-                result.setdefault(parts[0], {})
-    else:
-        result = copy.deepcopy(doc)
-        if exclude_defaults:
-            for name in DEFAULT_EXCLUDED:
-                if name not in (only_fields or []):
-                    result.pop(name, None)
-    for path in excludes:
-        *parents, leaf = path.split(".")
-        found, node = _get_path(result, parents)
-        if found and isinstance(node, dict):
-            node.pop(leaf, None)
-    return result
+    """`only_fields` as a plain list of dotted paths (`-path` removes a field), through the one implementation,
+    `query.fields.shape`; `exclude_defaults` leaves out the task fields the API never returns unasked."""
+    return shape(doc, dotted_spec(only_fields), DEFAULT_EXCLUDED if exclude_defaults else ())
 
 
 def for_version(doc: dict[str, Any], requested: tuple[int, int]) -> dict[str, Any]:

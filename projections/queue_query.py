@@ -6,19 +6,24 @@ the projection asks for them.
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any
 
-from taskstream.projections.list_filters import list_condition
-from taskstream.schemas.errors import ApiError, validation_error
+import asyncpg
+
+from taskstream.projections.query.fields import FieldSpec, dotted_spec, shape, wants
+from taskstream.projections.query.list_filters import list_condition
+from taskstream.projections.query.ordering import column_order
+from taskstream.projections.query.paging import page_window
+from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
+from taskstream.schemas.errors import ApiError
 
 QUEUE_FIELDS = frozenset({"id", "name", "user", "company", "created", "last_update", "tags", "system_tags",
                           "entries", "metadata"})
 ORDER_COLUMNS = {"name": "name", "created": "created", "last_update": "last_update", "id": "id"}
-MAX_PAGE_SIZE = 500
 
 
-def only_fields(data: dict[str, Any]) -> list[str] | None:
+def field_spec(data: dict[str, Any]) -> FieldSpec | None:
     """The requested projection (400/14 for a field a queue does not have)."""
     fields = data.get("only_fields")
     if not isinstance(fields, list):
@@ -27,12 +32,7 @@ def only_fields(data: dict[str, Any]) -> list[str] | None:
     if bad:
         raise ApiError(400, 14, "Lookup error (probably an invalid field name or unsupported nested field)",
                        err=f'Cannot resolve field "{bad[0]}"')
-    return list(fields)
-
-
-def wants_entries(fields: list[str] | None) -> bool:
-    includes = [f for f in fields or [] if not f.startswith("-")]
-    return not includes or any(f.split(".")[0] == "entries" for f in includes)
+    return dotted_spec(fields)
 
 
 def entries_sql(queue_expr: str, limit_param: str | None) -> str:
@@ -43,53 +43,42 @@ def entries_sql(queue_expr: str, limit_param: str | None) -> str:
             f"ORDER BY position{limit}) e), '[]'::jsonb)")
 
 
-def _order(data: dict[str, Any]) -> str:
-    terms = []
-    for item in data.get("order_by") or []:
-        if not isinstance(item, str):
-            continue
-        descending = item.startswith("-")
-        column = ORDER_COLUMNS.get(item.lstrip("-+"))
-        if column is None:
-            raise ApiError(400, 14, None, field=item)
-        terms.append(f"{column} {'DESC' if descending else 'ASC'}")
-    return ", ".join([*terms, "name", "id"])
-
-
-def compile_get_all(data: dict[str, Any], company: str, fields: list[str] | None) -> tuple[str, list[Any]]:
+def compile_get_all(data: dict[str, Any], company: str, spec: FieldSpec | None) -> tuple[str, list[Any]]:
     """SQL and parameters for `queues.get_all` (filters: id, name regex, tags, system_tags, hidden)."""
-    args: list[Any] = [company]
-
-    def param(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    where = ["company = $1"]
-    ids = data.get("id")
-    if ids:
-        where.append(f"id = ANY({param(ids if isinstance(ids, list) else [ids])}::text[])")
-    pattern = data.get("name")
-    if isinstance(pattern, str) and pattern:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ApiError(400, 21, None, err=str(exc)) from exc
-        where.append(f"name ~ {param(pattern)}")
+    b = SqlBuilder()
+    b.where.append(f"company = {b.param(company)}")
+    add_ids(b, "id", data.get("id"))
+    add_regex(b, "name", data.get("name"))
     for key in ("tags", "system_tags"):
         if data.get(key):
-            condition = list_condition(param, key, data[key], is_array=True)
+            condition = list_condition(b.param, key, data[key], is_array=True)
             if condition:
-                where.append(condition)
-    if not data.get("search_hidden") and not ids:
-        where.append("NOT (system_tags @> ARRAY['hidden'])")
-    size, page = data.get("page_size") or MAX_PAGE_SIZE, data.get("page") or 0
-    if not isinstance(size, int) or not isinstance(page, int) or size < 1 or page < 0:
-        raise validation_error("invalid paging", page=page, page_size=size)
+                b.where.append(condition)
+    if not data.get("search_hidden") and not data.get("id"):
+        b.where.append("NOT (system_tags @> ARRAY['hidden'])")
+    window = page_window(data)
     document = "doc"
-    if wants_entries(fields):
+    if wants(spec, "entries"):
         limit = data.get("max_task_entries")
-        limit_param = param(limit) if isinstance(limit, int) and not isinstance(limit, bool) else None
+        limit_param = b.param(limit) if isinstance(limit, int) and not isinstance(limit, bool) else None
         document = f"doc || jsonb_build_object('entries', {entries_sql('queues.id', limit_param)})"
-    sql = (f"SELECT {document} AS doc FROM queues WHERE {' AND '.join(where)} ORDER BY {_order(data)} "
-           f"LIMIT {min(size, MAX_PAGE_SIZE)} OFFSET {page * min(size, MAX_PAGE_SIZE)}")
-    return sql, args
+    order = column_order(data.get("order_by"), ORDER_COLUMNS, ("name", "id"))
+    return select_page(b, f"{document} AS doc", "queues", order, window), b.args
+
+
+async def list_queues(pool: asyncpg.Pool, company: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """`queues.get_all`: the company's queues, filtered, ordered, paged and projected. Raises ApiError (400) for
+    unknown fields, an invalid regex and bad paging."""
+    spec = field_spec(data)
+    sql, args = compile_get_all(data, company, spec)
+    return [shape(json.loads(r["doc"]), spec) for r in await pool.fetch(sql, *args)]
+
+
+async def queue_by_id(pool: asyncpg.Pool, company: str, queue_id: str,
+                      max_entries: int | None) -> dict[str, Any] | None:
+    """The company's queue with its first `max_entries` entries (all without a limit), or None."""
+    limit = [] if max_entries is None else [max_entries]
+    raw = await pool.fetchval(
+        f"SELECT doc || jsonb_build_object('entries', {entries_sql('$1', '$3' if limit else None)}) "
+        "FROM queues WHERE id = $1 AND company = $2", queue_id, company, *limit)
+    return None if raw is None else dict(json.loads(raw))

@@ -33,7 +33,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# A hyper-parameter value that orders as a number (`projections.query_order`): the reference's numeric look, with
+# A hyper-parameter value that orders as a number (`task_query.ordering`): the reference's numeric look, with
 # ASCII spaces only and an exponent of at most 3 digits (so the `numeric` cast of every such value succeeds).
 # Migration 008's backfill uses the same pattern.
 NUMBER = re.compile(r"[ \t\n\r\f\v]*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]{1,3})?[ \t\n\r\f\v]*")

@@ -66,3 +66,12 @@ async def read_log(pool: asyncpg.Pool, company: str, task: str, batch_size: int,
             f"ORDER BY seq {direction}", *args, rows[-1]["timestamp"], rows[-1]["seq"]))
     total = await pool.fetchval(f"SELECT count(*) FROM task_events WHERE {where}", *args)
     return LogPage([json.loads(r["doc"]) for r in rows], int(total))
+
+
+async def telemetry_company(pool: asyncpg.Pool, task_id: str, company: str) -> str | None:
+    """The company a task's telemetry is filed under, for a task readable by `company` (its own or public), else
+    None. A public task's telemetry stays filed under the company that reported it (`company_origin`)."""
+    owner = await pool.fetchval(
+        "SELECT COALESCE(NULLIF(doc->>'company_origin', ''), company) FROM tasks "
+        "WHERE id = $1 AND company = ANY($2::text[])", task_id, [company, ""])
+    return None if owner is None else str(owner)

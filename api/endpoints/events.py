@@ -18,7 +18,7 @@ from taskstream.commands.decide_events import (
     normalize_event,
 )
 from taskstream.commands.session import CommandSession
-from taskstream.projections.task_telemetry import insert_events, read_log
+from taskstream.projections.task_telemetry import insert_events, read_log, telemetry_company
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError, invalid_task_id
 
@@ -88,10 +88,7 @@ async def get_task_log(call: Call) -> dict[str, Any]:
     """The task's log events, `batch_size` at a time, latest first unless `navigate_earlier` is false;
     `order` ("asc"/"desc") sorts the returned page. Public tasks are readable."""
     task_id = require_task_id(call)
-    # A public task's telemetry stays filed under the company that reported it (`company_origin`).
-    owner = await call.ctx.pool.fetchval(
-        "SELECT COALESCE(NULLIF(doc->>'company_origin', ''), company) FROM tasks "
-        "WHERE id = $1 AND company = ANY($2::text[])", task_id, [call.actor.company, ""])
+    owner = await telemetry_company(call.ctx.pool, task_id, call.actor.company)
     if owner is None:
         raise invalid_task_id(id=task_id)
     navigate_earlier = bool(call.data.get("navigate_earlier", True))

@@ -9,7 +9,6 @@ each pops the head seen by the previous one's committed state, and an entry is h
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
@@ -26,9 +25,9 @@ from taskstream.commands.decide_queue import (
 )
 from taskstream.commands.decide_task import writable
 from taskstream.commands.session import CommandSession
-from taskstream.projections.documents import project
-from taskstream.projections.queue_query import compile_get_all, entries_sql, only_fields
+from taskstream.projections.queue_query import list_queues, queue_by_id
 from taskstream.projections.queue_read_model import entry_tasks, has_entry, head
+from taskstream.projections.task_reads import task_owner
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError
 
@@ -50,23 +49,16 @@ async def create(call: Call) -> dict[str, Any]:
 
 @endpoint("queues.get_by_id")
 async def get_by_id(call: Call) -> dict[str, Any]:
-    limit = call.data.get("max_task_entries")
-    raw = await call.ctx.pool.fetchval(
-        f"SELECT doc || jsonb_build_object('entries', {entries_sql('$1', '$3' if limit is not None else None)}) "
-        "FROM queues WHERE id = $1 AND company = $2", _queue_id(call), call.actor.company,
-        *([limit] if limit is not None else []))
-    if raw is None:
+    queue = await queue_by_id(call.ctx.pool, call.actor.company, _queue_id(call), call.data.get("max_task_entries"))
+    if queue is None:
         raise ApiError(400, 701, None, id=_queue_id(call), company=call.actor.company)
-    return {"queue": json.loads(raw)}
+    return {"queue": queue}
 
 
 @endpoint("queues.get_all")
 async def get_all(call: Call) -> dict[str, Any]:
     await ensure_default_queue(call)
-    fields = only_fields(call.data)
-    sql, args = compile_get_all(call.data, call.actor.company, fields)
-    rows = await call.ctx.pool.fetch(sql, *args)
-    return {"queues": [project(json.loads(r["doc"]), fields, False) for r in rows]}
+    return {"queues": await list_queues(call.ctx.pool, call.actor.company, call.data)}
 
 
 @endpoint("queues.get_default")
@@ -128,8 +120,7 @@ async def get_next_task(call: Call) -> dict[str, Any]:
 
     result = await run_command(call.ctx, call.actor.company, call.metadata(), work)
     if result and call.data.get("get_task_info"):
-        row = await pool.fetchrow("SELECT company, user_id FROM tasks WHERE id = $1", result["entry"]["task"])
-        result["task_info"] = {"company": row["company"], "user": row["user_id"]} if row else {}
+        result["task_info"] = await task_owner(pool, result["entry"]["task"])
     return result
 
 

@@ -14,9 +14,8 @@ from taskstream.schemas.errors import invalid_task_id
 async def get_history(call: Call) -> dict[str, Any]:
     """Readable by the task's company (and by everyone for a public task); otherwise 400/101 like get_by_id."""
     task_id = require_task_id(call)
-    async with call.ctx.pool.acquire() as conn:
-        history = await task_history(conn, task_id, [call.actor.company, ""],
-                                     newest_first=call.data.get("order") == "desc")
+    history = await task_history(call.ctx.pool, task_id, [call.actor.company, ""],
+                                 newest_first=call.data.get("order") == "desc")
     if history is None:
         raise invalid_task_id(id=task_id, company=call.actor.company)
     return {"history": history}

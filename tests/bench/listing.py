@@ -1,7 +1,8 @@
 """Listing at scale (issue 3 item 7): `tasks.get_all` over a company of N tasks, timed server-side.
 
-Each query goes through the real handler code path (`api.endpoints.tasks_query.list_tasks`: compile, bounded
-transaction, fetch, projection), without HTTP. Two query shapes, each with varied parameters:
+Each query goes through the real handler code path (`api.endpoints.tasks_query.list_tasks` over
+`projections.task_query.list_tasks`: compile, bounded transaction, fetch, projection), without HTTP. Two query
+shapes, each with varied parameters:
 * "project+status+tags": project, 1–3 statuses, a tag, not archived, `-last_update`, 50 rows, `only_fields`;
 * "hyperparam order": project, 1–2 finished statuses, not archived, ordered by a numeric hyper-parameter then
   `-last_update`, page 0 or 1 of 50 rows, `only_fields` (the UI's experiment table sorted by a parameter column).
@@ -31,8 +32,8 @@ from taskstream.api.call import Call
 from taskstream.api.database import EmbeddedPostgres, create_pool
 from taskstream.api.endpoints.tasks_query import list_tasks
 from taskstream.commands.session import Actor
-from taskstream.projections.task_fields import field_spec
 from taskstream.projections.task_query import QueryOptions, compile_get_all
+from taskstream.projections.task_query.fields import field_spec
 from tests.bench.generate import COMPANY, TAGS, USERS, generate, project_ids
 
 TARGET_P50_MS, TARGET_P99_MS = 10.0, 50.0

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from taskstream.projections.list_filters import buckets
-from taskstream.projections.query_paths import jsonpath_of, unescape_path
-from taskstream.projections.task_fields import expand_references, field_spec, shape
+from taskstream.projections.query.list_filters import buckets
 from taskstream.projections.task_query import QueryOptions, compile_get_all, paging
+from taskstream.projections.task_query.fields import expand_references, field_spec, shape
+from taskstream.projections.task_query.paths import jsonpath_of, unescape_path
 from taskstream.schemas.errors import ApiError
 
 COMPANY = "c0"

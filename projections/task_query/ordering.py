@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskstream.projections.query_filters import text_rank
-from taskstream.projections.query_paths import (
+from taskstream.projections.query.sql import SqlBuilder
+from taskstream.projections.task_query.filters import text_rank
+from taskstream.projections.task_query.paths import (
     ARRAY_COLUMNS,
     COLUMNS,
     TEXT_COLUMNS,
-    SqlBuilder,
     is_param_value,
     json_text,
     json_value,

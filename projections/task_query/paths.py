@@ -1,5 +1,4 @@
-"""The vocabulary the `get_all` compiler shares: known task fields, read-model columns, dotted-path handling and
-the builder that turns values into bound parameters.
+"""The vocabulary of the task `get_all` compiler: known task fields, read-model columns and dotted-path handling.
 
 Client text reaches SQL only as bound parameters: a field name either maps to a fixed column from the tables
 below, or becomes a `text[]` path parameter of `doc #> $n` / a `jsonpath` parameter. Nothing a client sends is
@@ -8,9 +7,7 @@ ever formatted into the SQL text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
+from taskstream.projections.query.sql import SqlBuilder
 from taskstream.schemas.errors import ApiError, validation_error
 
 TASK_FIELDS = frozenset({
@@ -32,18 +29,6 @@ ARRAY_COLUMNS = {"tags": "tags", "system_tags": "system_tags"}
 LEGACY_PATHS = {"execution.parameters": "hyperparams.Args", "execution.model_desc": "configuration",
                 "execution.docker_cmd": "container"}
 LOOKUP_ERROR = "Lookup error (probably an invalid field name or unsupported nested field)"
-
-
-@dataclass
-class SqlBuilder:
-    """Collects conditions and their bound parameters (`$n` placeholders in order of first use)."""
-
-    args: list[Any] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
-
-    def param(self, value: Any) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}"
 
 
 def lookup_error(name: str) -> ApiError:

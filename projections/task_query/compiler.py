@@ -1,7 +1,7 @@
 """`tasks.get_all` / `get_all_ex` compiled to one SQL query over the task read model (§6).
 
 Every filter, the order and the page become SQL with bound parameters; field names come from a whitelist
-(`projections.query_paths`), client values are always parameters. Nothing is filtered in Python after fetching.
+(`task_query.paths`), client values are always parameters. Nothing is filtered in Python after fetching.
 
 Shape of the query: the scope is the caller's company plus public tasks (company ''). Each of the two companies
 is read by its own LATERAL sub-query with the full filter, order and `offset + limit`, so each can walk an index
@@ -15,19 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from taskstream.projections.list_filters import list_condition
-from taskstream.projections.query_filters import (
+from taskstream.projections.query.list_filters import list_condition
+from taskstream.projections.query.paging import page_window
+from taskstream.projections.query.sql import SqlBuilder
+from taskstream.projections.task_query.filters import (
     add_datetimes,
     add_multi_field,
     add_patterns,
     add_ranges,
     add_search_text,
 )
-from taskstream.projections.query_order import default_order, order_terms
-from taskstream.projections.query_paths import ARRAY_COLUMNS, COLUMNS, SqlBuilder, json_text, unescape_path
+from taskstream.projections.task_query.ordering import default_order, order_terms
+from taskstream.projections.task_query.paths import ARRAY_COLUMNS, COLUMNS, json_text, unescape_path
 from taskstream.schemas.errors import validation_error
 
-MAX_PAGE_SIZE = 500
 LIST_FIELDS = ("id", "user", "tags", "system_tags", "type", "status", "project", "parent")
 # Descendants of the given projects (and the projects themselves), for `include_subprojects` (§6.3g).
 _SUBTREE = ("ARRAY(WITH RECURSIVE subtree(id) AS (SELECT unnest({ids}) UNION "
@@ -68,8 +69,7 @@ def add_list_filters(b: SqlBuilder, data: dict[str, Any], scope: str, subproject
 
 
 def paging(data: dict[str, Any]) -> tuple[int, int]:
-    """(offset, limit): page ≥ 0, page_size ≥ 1, capped at 500, default 500; or undocumented `start`+`size`
-    (§6.5)."""
+    """(offset, limit): the page (`query.paging`), or the undocumented `start`+`size` (§6.5)."""
     if data.get("start") is not None:
         start, size = data["start"], data.get("size")
         if not isinstance(start, int) or start < 0:
@@ -77,14 +77,7 @@ def paging(data: dict[str, Any]) -> tuple[int, int]:
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise validation_error("size must be >0", field="size")
         return start, size
-    page = data.get("page")
-    size = data.get("page_size")
-    if page is not None and (not isinstance(page, int) or page < 0):
-        raise validation_error("page must be >=0", field="page")
-    if size is not None and (not isinstance(size, int) or size < 1):
-        raise validation_error("page_size must be >0", field="page_size")
-    limit = min(size or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    return (page or 0) * limit, limit
+    return page_window(data)
 
 
 def _selected(b: SqlBuilder, top_keys: tuple[str, ...] | None) -> str:

@@ -11,7 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from taskstream.projections.task_fields import FieldSpec, expand_references, shape
+from taskstream.projections.query.fields import FieldSpec, shape
+from taskstream.projections.task_query.fields import expand_references
 
 _LOOKUPS = {
     "project": "SELECT id, doc FROM projects WHERE id = ANY($1::text[]) AND company = ANY($2::text[])",

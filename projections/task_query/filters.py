@@ -8,8 +8,9 @@ from typing import Any
 
 from dateutil import parser as date_parser
 
-from taskstream.projections.query_paths import COLUMNS, SqlBuilder, json_value, jsonpath_of, unescape_path
-from taskstream.schemas.errors import ApiError, validation_error
+from taskstream.projections.query.sql import SqlBuilder, add_regex, check_regex
+from taskstream.projections.task_query.paths import COLUMNS, json_value, jsonpath_of, unescape_path
+from taskstream.schemas.errors import validation_error
 
 PATTERN_FIELDS = ("name", "comment")
 RANGE_COLUMNS = {"started": "timestamp", "active_duration": "integer", "last_iteration": "integer"}
@@ -21,21 +22,10 @@ _SQL_OPERATORS = {">=": ">=", "<=": "<=", ">": ">", "<": "<", "": "="}
 TEXT_WEIGHTS = "'{0.1, 0.1, 0.2, 1.0}'"
 
 
-def check_regex(pattern: str) -> None:
-    """400/21 for a pattern Python's `re` rejects (PostgreSQL's own rejections are mapped by the executor)."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ApiError(400, 21, None, err=str(exc)) from exc
-
-
 def add_patterns(b: SqlBuilder, data: dict[str, Any]) -> None:
     """`name` / `comment`: a case-sensitive regex matched anywhere; empty means no filter (§6.3a)."""
     for name in PATTERN_FIELDS:
-        pattern = data.get(name)
-        if isinstance(pattern, str) and pattern:
-            check_regex(pattern)
-            b.where.append(f"{COLUMNS[name]} ~ {b.param(pattern)}")
+        add_regex(b, COLUMNS[name], data.get(name))
 
 
 def _range_bound(name: str, kind: str, value: Any) -> Any:
