@@ -25,7 +25,7 @@ from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
 from taskstream.api.validation import validate_request
 from taskstream.schemas.contract import Version
-from taskstream.schemas.errors import ApiError
+from taskstream.schemas.errors import ApiError, validation_error
 
 log = logging.getLogger("taskstream.api")
 JSON = "application/json"
@@ -60,7 +60,7 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
         data = merge_query(data, list(request.query_params.multi_items()))
         call = Call(endpoint=path.endpoint, requested=path.requested, actor=actor,  # type: ignore[arg-type]
                     data=validate_request(endpoint, data), ctx=ctx, batched=batched,
-                    idempotency_key=request.headers.get("idempotency-key"), request_id=uuid4().hex)
+                    idempotency_key=idempotency_key(request), request_id=uuid4().hex)
         result = await handler(call)
         cookies = result.pop("__cookies__", None) if isinstance(result, dict) else None
         response = _reply(envelope(endpoint=path.endpoint, requested_text=path.requested_text,
@@ -79,6 +79,17 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
             return _reply(_error_envelope(path, resolved, trx, error, traceback.format_exc()), 500)
         error = ApiError(500, 0, "Internal server error (the server log has the details)")
         return _reply(_error_envelope(path, resolved, trx, error, None), 500)
+
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The `Idempotency-Key` header (at most 255 characters, else 400/12: it is stored with the response)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        raise validation_error(f"Idempotency-Key longer than {MAX_IDEMPOTENCY_KEY} characters")
+    return key
 
 
 async def read_body(request: Request, limit: int) -> bytes:

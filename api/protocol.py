@@ -13,7 +13,7 @@ from taskstream.schemas.contract import Version, format_version, parse_version
 from taskstream.schemas.errors import ApiError
 
 _PATH = re.compile(r"^/?(?:v(?P<version>[^/]*)/)?(?P<endpoint>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
-_VERSION = re.compile(r"^\d+\.?\d+$")
+_VERSION = re.compile(r"^\d{1,6}\.?\d{1,6}$")  # bounded: a 5000-digit version must not reach int()
 BAD_JSON = json_body.BAD_JSON
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from taskstream.projections.documents import project
+from taskstream.projections.query.execution import fetch_bounded
 from taskstream.projections.query.paging import page_window
 from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
 
@@ -28,7 +29,7 @@ async def list_projects(pool: asyncpg.Pool, company: str, data: dict[str, Any]) 
     sql, args = compile_get_all(data, company)
     only = data.get("only_fields")
     return [project(json.loads(r["doc"]), only if isinstance(only, list) else None, False)
-            for r in await pool.fetch(sql, *args)]
+            for r in await fetch_bounded(pool, sql, args)]
 
 
 async def project_by_id(pool: asyncpg.Pool, company: str, project_id: str) -> dict[str, Any] | None:

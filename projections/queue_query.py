@@ -11,12 +11,13 @@ from typing import Any
 
 import asyncpg
 
+from taskstream.projections.query.execution import fetch_bounded
 from taskstream.projections.query.fields import FieldSpec, dotted_spec, shape, wants
 from taskstream.projections.query.list_filters import list_condition
 from taskstream.projections.query.ordering import column_order
 from taskstream.projections.query.paging import page_window
 from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
-from taskstream.schemas.errors import ApiError
+from taskstream.schemas.errors import ApiError, validation_error
 
 QUEUE_FIELDS = frozenset({"id", "name", "user", "company", "created", "last_update", "tags", "system_tags",
                           "entries", "metadata"})
@@ -59,11 +60,20 @@ def compile_get_all(data: dict[str, Any], company: str, spec: FieldSpec | None) 
     window = page_window(data)
     document = "doc"
     if wants(spec, "entries"):
-        limit = data.get("max_task_entries")
-        limit_param = b.param(limit) if isinstance(limit, int) and not isinstance(limit, bool) else None
+        limit = entries_limit(data.get("max_task_entries"))
+        limit_param = None if limit is None else b.param(limit)
         document = f"doc || jsonb_build_object('entries', {entries_sql('queues.id', limit_param)})"
     order = column_order(data.get("order_by"), ORDER_COLUMNS, ("name", "id"))
     return select_page(b, f"{document} AS doc", "queues", order, window), b.args
+
+
+def entries_limit(value: Any) -> int | None:
+    """`max_task_entries`: absent (None) means every entry; otherwise an integer >= 0, else 400/12."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise validation_error("max_task_entries must be an integer >= 0", max_task_entries=value)
+    return value
 
 
 async def list_queues(pool: asyncpg.Pool, company: str, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -71,13 +81,14 @@ async def list_queues(pool: asyncpg.Pool, company: str, data: dict[str, Any]) ->
     unknown fields, an invalid regex and bad paging."""
     spec = field_spec(data)
     sql, args = compile_get_all(data, company, spec)
-    return [shape(json.loads(r["doc"]), spec) for r in await pool.fetch(sql, *args)]
+    return [shape(json.loads(r["doc"]), spec) for r in await fetch_bounded(pool, sql, args)]
 
 
 async def queue_by_id(pool: asyncpg.Pool, company: str, queue_id: str,
                       max_entries: int | None) -> dict[str, Any] | None:
     """The company's queue with its first `max_entries` entries (all without a limit), or None."""
-    limit = [] if max_entries is None else [max_entries]
+    checked = entries_limit(max_entries)
+    limit = [] if checked is None else [checked]
     raw = await pool.fetchval(
         f"SELECT doc || jsonb_build_object('entries', {entries_sql('$1', '$3' if limit else None)}) "
         "FROM queues WHERE id = $1 AND company = $2", queue_id, company, *limit)

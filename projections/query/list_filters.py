@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from taskstream.schemas.errors import validation_error
+
 STICKY = {"__$all": "all", "__$and": "all", "__$any": "include", "__$or": "include"}
 SINGLE = {"__$not": "exclude", "__$nop": "include"}
 
@@ -49,6 +51,8 @@ def list_condition(param: Callable[[Any], str], expr: str, value: Any, *, is_arr
     values = value if isinstance(value, list) else [value]
     if not values:
         return None
+    if any(isinstance(v, dict | list) for v in values):
+        raise validation_error("list filter values must be strings, numbers, booleans or null", value=value)
     groups, with_and, has_null = buckets(values)
     parts = []
     if groups["include"]:

@@ -8,6 +8,8 @@ from typing import Any
 from taskstream.schemas.errors import validation_error
 
 MAX_PAGE_SIZE = 500
+# The offset is a bigint in SQL; no listing has this many rows, so a page past it is a client's mistake.
+MAX_OFFSET = 2**53
 
 
 def page_window(data: dict[str, Any]) -> tuple[int, int]:
@@ -19,4 +21,7 @@ def page_window(data: dict[str, Any]) -> tuple[int, int]:
     if size is not None and (not isinstance(size, int) or size < 1):
         raise validation_error("page_size must be >0", field="page_size")
     limit = min(size or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
-    return int(page or 0) * limit, int(limit)
+    offset = int(page or 0) * limit
+    if offset > MAX_OFFSET:
+        raise validation_error(f"page * page_size must be <= {MAX_OFFSET}", field="page")
+    return offset, int(limit)

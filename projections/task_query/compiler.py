@@ -46,6 +46,11 @@ class QueryOptions:
     window: tuple[int, int] | None = None
 
 
+# The most rows one call returns with `start`/`size` or a scroll `size` (silently capped, like `page_size`):
+# a client must not make the server hold a whole listing at once.
+MAX_SIZE = 10_000
+
+
 def add_list_filters(b: SqlBuilder, data: dict[str, Any], scope: str, subprojects: bool) -> None:
     """The list fields and every `hyperparams.*` key (§6.3b)."""
     # With an id/project/parent filter a B-tree index narrows the rows; tag membership is then a row filter.
@@ -76,7 +81,7 @@ def paging(data: dict[str, Any]) -> tuple[int, int]:
             raise validation_error("start must be >=0", field="start")
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise validation_error("size must be >0", field="size")
-        return start, size
+        return start, min(size, MAX_SIZE)
     return page_window(data)
 
 

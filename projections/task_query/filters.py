@@ -38,9 +38,11 @@ def _range_bound(name: str, kind: str, value: Any) -> Any:
         return parsed
     if kind == "integer" and isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
-            return int(float(value))
-        except ValueError:
-            pass
+            number = int(float(value))
+        except (ValueError, OverflowError):
+            number = None
+        if number is not None and -(2**63) <= number < 2**63:  # the column is bigint
+            return number
     if kind == "number":
         try:
             return float(value)

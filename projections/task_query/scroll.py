@@ -13,6 +13,7 @@ from taskstream.schemas.errors import validation_error
 from taskstream.schemas.ids import new_id
 
 EXPIRY_SECONDS = 600
+MAX_SCROLL_SIZE = 10_000  # rows per scroll call, silently capped like `page_size` (compiler.MAX_SIZE)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def scroll_size(data: dict[str, Any]) -> int:
     size = data.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise validation_error("Integer size parameter greater than 1 should be provided when working with scroll")
-    return size
+    return min(size, MAX_SCROLL_SIZE)
 
 
 async def open_window(conn: asyncpg.Connection, company: str, data: dict[str, Any]) -> ScrollWindow:

@@ -84,3 +84,58 @@ async def test_ids_of_the_wrong_type_answer_the_reference_validation_error(tenan
 async def test_tags_of_the_wrong_type_are_refused_on_create(tenant: Tenant) -> None:
     failure = await tenant.fails("tasks.create", name="tagged", type="training", tags=["ok", 5])
     assert failure.msg == 'Validation error (all items must be instances of "str", and not "int".)'
+
+
+LISTINGS = ["tasks.get_all", "queues.get_all", "projects.get_all"]
+
+
+@pytest.mark.parametrize("endpoint", LISTINGS)
+@pytest.mark.parametrize("pattern", ["a{1,300}", "(" * 900, "(" * 3000])
+async def test_a_regex_postgresql_or_python_cannot_compile_is_a_400_21(tenant: Tenant, endpoint: str,
+                                                                      pattern: str) -> None:
+    response = await tenant.raw(f"/{endpoint}", {"name": pattern})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 21)
+
+
+@pytest.mark.parametrize("endpoint", LISTINGS)
+async def test_ids_that_are_not_strings_are_a_400_12(tenant: Tenant, endpoint: str) -> None:
+    response = await tenant.raw(f"/{endpoint}", {"id": [{}]})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+@pytest.mark.parametrize("body", [{"system_tags": [{}]}, {"tags": {}}, {"parent": {}}, {"project": [[]]}])
+async def test_list_filter_values_that_are_objects_are_a_400_12(tenant: Tenant, body: dict[str, object]) -> None:
+    response = await tenant.raw("/tasks.get_all", body)
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+@pytest.mark.parametrize("body", [{"page": 99999999999999999, "page_size": 500}, {"last_iteration": [1e20, None]},
+                                  {"page": 1e20, "page_size": 10}, {"size": 1e20, "scroll_id": ""}])
+async def test_huge_paging_and_range_numbers_are_client_errors(tenant: Tenant, body: dict[str, object]) -> None:
+    response = await tenant.raw("/tasks.get_all", body)
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+@pytest.mark.parametrize("body", [{"max_task_entries": -1}, {"id": [1]}])
+async def test_bad_queue_listing_arguments_are_client_errors(tenant: Tenant, body: dict[str, object]) -> None:
+    response = await tenant.raw("/queues.get_all", body)
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+async def test_a_scroll_size_is_capped(tenant: Tenant) -> None:
+    for _ in range(3):
+        await tenant.create_task()
+    first = await tenant.call("tasks.get_all", user=[tenant.user], scroll_id="", size=10**12, only_fields=["id"])
+    assert len(first["tasks"]) == 3
+
+
+async def test_an_overlong_idempotency_key_is_refused(tenant: Tenant) -> None:
+    response = await tenant.raw("/tasks.create", {"name": "keyed", "type": "training"},
+                                headers={"Idempotency-Key": "k" * 6000})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+    assert await count_tasks(tenant) == 0
+
+
+async def test_a_5000_digit_version_in_the_path_is_a_client_error(tenant: Tenant) -> None:
+    response = await tenant.raw(f"/v{'9' * 5000}.0/tasks.get_all", {})
+    assert response.status_code == 400
