@@ -54,19 +54,24 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
             actor = None
         else:
             actor = await ctx.auth.authenticate(request.headers.get("authorization"),
-                                                request.cookies.get("clearml_token_basic"))
+                                                request.cookies.get(TOKEN_COOKIE))
+            check_cookie_request(request)
         body = await read_body(request, limits.max_body_bytes)
         data, batched = parse_body(body, request.headers.get("content-type", ""))
+        if batched is not None and len(batched) > limits.max_batch_lines:
+            raise validation_error(f"too many lines in one call: {len(batched)} (the limit is "
+                                   f"{limits.max_batch_lines}, TASKSTREAM_MAX_BATCH_LINES)")
         data = merge_query(data, list(request.query_params.multi_items()))
         call = Call(endpoint=path.endpoint, requested=path.requested, actor=actor,  # type: ignore[arg-type]
-                    data=validate_request(endpoint, data), ctx=ctx, batched=batched,
+                    data=validate_request(endpoint, data, limits.max_batch_ids), ctx=ctx, batched=batched,
                     idempotency_key=idempotency_key(request), request_id=uuid4().hex)
         result = await handler(call)
         cookies = result.pop("__cookies__", None) if isinstance(result, dict) else None
         response = _reply(envelope(endpoint=path.endpoint, requested_text=path.requested_text,
                                    requested=path.requested, actual=resolved, data=result, trx=trx), 200)
         for name, value in (cookies or {}).items():
-            response.set_cookie(name, value, httponly=True)
+            # Strict: a cross-site page never makes the browser send it; Secure when the client reached us by HTTPS.
+            response.set_cookie(name, value, httponly=True, samesite="strict", secure=_over_https(request))
         return response
     except ApiError as error:
         return _reply(_error_envelope(path, resolved, trx, error), error.code)
@@ -82,6 +87,25 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
 
 
 MAX_IDEMPOTENCY_KEY = 255
+TOKEN_COOKIE = "clearml_token_basic"
+CSRF_HEADER = "x-requested-with"
+
+
+def check_cookie_request(request: Request) -> None:
+    """A call authenticated by the cookie alone must carry `X-Requested-With` (any value), 401 otherwise.
+
+    Why: a browser attaches the cookie to requests that other sites make it send (a link, a form, an image), but
+    it sends a custom header only from a page of this origin (cross-site it needs a CORS preflight, which this
+    server never grants). So such a request cannot change anything in the victim's name (CSRF)."""
+    if request.headers.get("authorization") or TOKEN_COOKIE not in request.cookies:
+        return
+    if not request.headers.get(CSRF_HEADER):
+        raise ApiError(401, 20, f"cookie authentication needs the {CSRF_HEADER} header")
+
+
+def _over_https(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
 
 
 def idempotency_key(request: Request) -> str | None:

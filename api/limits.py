@@ -3,6 +3,8 @@
 | env | meaning | default |
 |---|---|---|
 | TASKSTREAM_MAX_BODY_BYTES | largest request body accepted (413 above it), read only after authentication | 10 MiB |
+| TASKSTREAM_MAX_BATCH_IDS | most ids in one `ids` / `tasks` list (each is locked in one transaction) | 1000 |
+| TASKSTREAM_MAX_BATCH_LINES | most lines in one JSON-lines call (`tasks.update_batch`, `events.add_batch`) | 10000 |
 | TASKSTREAM_DEBUG | `1`: 500 answers carry the exception text and traceback (never on a shared network) | off |
 """
 
@@ -20,9 +22,13 @@ def _int_env(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Limits:
     max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_ids: int = 1000
+    max_batch_lines: int = 10_000
     debug: bool = False
 
     @classmethod
     def from_env(cls) -> Limits:
         return cls(max_body_bytes=_int_env("TASKSTREAM_MAX_BODY_BYTES", cls.max_body_bytes),
+                   max_batch_ids=_int_env("TASKSTREAM_MAX_BATCH_IDS", cls.max_batch_ids),
+                   max_batch_lines=_int_env("TASKSTREAM_MAX_BATCH_LINES", cls.max_batch_lines),
                    debug=os.environ.get("TASKSTREAM_DEBUG", "") in ("1", "true", "yes"))

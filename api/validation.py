@@ -64,8 +64,16 @@ def _check_items(items: list[Any], schema: Any) -> None:
                                    f'"{type(item).__name__.lower()}".')
 
 
-def validate_request(endpoint: Endpoint, data: dict[str, Any]) -> dict[str, Any]:
-    """The request data with types coerced; raises 400/12 on the first invalid field."""
+ID_LISTS = ("ids", "tasks")
+
+
+def validate_request(endpoint: Endpoint, data: dict[str, Any], max_ids: int = 1000) -> dict[str, Any]:
+    """The request data with types coerced; raises 400/12 on the first invalid field, and for an id list
+    (`ids`, `tasks`) longer than `max_ids` (each id is a stream a command locks in one transaction)."""
+    for name in ID_LISTS:
+        if isinstance(data.get(name), list) and len(data[name]) > max_ids:
+            raise validation_error(f"too many ids in '{name}': {len(data[name])} (the limit is {max_ids}, "
+                                   f"TASKSTREAM_MAX_BATCH_IDS)")
     if not endpoint.validate:
         return data
     schema = endpoint.request_schema

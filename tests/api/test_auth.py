@@ -79,8 +79,8 @@ async def test_bearer_and_cookie_authenticate_as_the_token_identity(http: httpx.
                                headers={"Authorization": f"Bearer {token}"})
     assert response.json()["data"]["task"]["id"] == task_id
     http.cookies.clear()
-    response = await http.post("/tasks.get_by_id", json={"task": task_id},
-                               headers={"Cookie": f"clearml_token_basic={token}"})
+    response = await http.post("/tasks.get_by_id", json={"task": task_id},  # a same-origin page's call
+                               headers={"Cookie": f"clearml_token_basic={token}", "X-Requested-With": "fetch"})
     assert response.json()["data"]["task"]["id"] == task_id
     http.cookies.clear()
     created = await http.post("/tasks.create", json={"name": "by token", "type": "qc"},

@@ -98,3 +98,63 @@ async def test_debug_mode_sends_the_traceback(ctx: AppContext, tenant: Tenant) -
     async with await client_with(ctx, Limits(debug=True)) as client:
         meta = (await client.post("/tasks.get_types", json={}, headers=tenant.auth_header)).json()["meta"]
     assert "tasks_by_company_idx" in meta["result_msg"] and "Traceback" in meta["error_stack"]
+
+
+async def test_an_id_list_longer_than_the_limit_is_refused_before_any_lock(ctx: AppContext, tenant: Tenant) -> None:
+    async with await client_with(ctx, Limits(max_batch_ids=10)) as client:
+        response = await client.post("/tasks.make_public", json={"ids": [f"t{i}" for i in range(11)]},
+                                     headers=tenant.auth_header)
+        meta = response.json()["meta"]
+        assert (response.status_code, meta["result_subcode"]) == (400, 12)
+        assert "the limit is 10" in meta["result_msg"]
+        ok = await client.post("/tasks.make_public", json={"ids": [await tenant.create_task()]},
+                               headers=tenant.auth_header)
+        assert ok.status_code == 200
+
+
+async def test_more_json_lines_than_the_limit_are_refused(ctx: AppContext, tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    lines = "\n".join(f'{{"task": "{task_id}", "name": "n{i}"}}' for i in range(6)).encode()
+    headers = {**tenant.auth_header, "Content-Type": "application/json-lines"}
+    async with await client_with(ctx, Limits(max_batch_lines=5)) as client:
+        response = await client.post("/tasks.update_batch", content=lines, headers=headers)
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "test task"
+
+
+async def login_cookie(tenant: Tenant) -> str:
+    response = await tenant.raw("/auth.login", {})
+    cookie = response.cookies.get("clearml_token_basic")
+    assert cookie
+    return str(cookie)
+
+
+async def test_the_login_cookie_is_strict_and_http_only(tenant: Tenant) -> None:
+    header = (await tenant.raw("/auth.login", {})).headers["set-cookie"].lower()
+    assert "samesite=strict" in header and "httponly" in header and "secure" not in header
+
+
+async def test_the_login_cookie_is_secure_behind_https(tenant: Tenant) -> None:
+    header = (await tenant.raw("/auth.login", {}, headers={"X-Forwarded-Proto": "https"})).headers["set-cookie"]
+    assert "secure" in header.lower()
+
+
+async def test_a_cookie_alone_cannot_change_a_task_cross_site(tenant: Tenant, http: httpx.AsyncClient) -> None:
+    task_id = await tenant.create_task()
+    cookie = await login_cookie(tenant)
+    http.cookies.clear()
+    forged = await http.get("/tasks.update", params={"task": task_id, "name": "forged"},
+                            headers={"Cookie": f"clearml_token_basic={cookie}"})
+    assert forged.status_code == 401
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "test task"
+
+
+async def test_a_same_origin_page_with_the_cookie_and_the_header_works(tenant: Tenant,
+                                                                      http: httpx.AsyncClient) -> None:
+    task_id = await tenant.create_task()
+    cookie = await login_cookie(tenant)
+    http.cookies.clear()
+    response = await http.post("/tasks.update", json={"task": task_id, "name": "renamed"},
+                               headers={"Cookie": f"clearml_token_basic={cookie}", "X-Requested-With": "fetch"})
+    assert response.status_code == 200
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "renamed"
