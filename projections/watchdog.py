@@ -21,6 +21,7 @@ from taskstream.commands.handlers.watchdog import stop_nonresponsive
 from taskstream.commands.session import StateStore
 from taskstream.projections.inline import command_context
 from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError
 
 log = logging.getLogger("taskstream.watchdog")
 _PAGE = 500
@@ -64,6 +65,8 @@ class Watchdog:
         while True:
             try:
                 await self.sweep()
-            except (OSError, asyncpg.PostgresError):
+            # ApiError: the unit of work reports a deadlock as 400/121 (where asyncpg raised it before the stop
+            # became a command handler); like any database failure, the sweep is retried next time.
+            except (OSError, asyncpg.PostgresError, ApiError):
                 log.exception("watchdog: sweep failed; retrying in %.0f s", self.interval)
             await asyncio.sleep(self.interval)
