@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from taskstream.commands.handlers.context import Caller
 from taskstream.commands.session import Actor
 from taskstream.schemas.contract import Version
 
@@ -29,6 +30,10 @@ class Call:
         """Event metadata: who made the change, through which call, at which API version."""
         return {"company": self.actor.company, "user": self.actor.user, "endpoint": self.endpoint,
                 "api_version": f"{self.requested[0]}.{self.requested[1]}", "request_id": self.request_id, **extra}
+
+    def caller(self) -> Caller:
+        """Who runs the call's command: the actor, the event metadata and the idempotency key."""
+        return Caller(self.actor, self.metadata(), self.idempotency_key)
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from taskstream.commands.handlers.context import Reader
 from taskstream.projections.stream_table import StreamTable
 
 
@@ -29,3 +30,15 @@ class ProjectReadModel(StreamTable):
             stream_id, doc.get("company", ""), version, json.dumps(doc), doc["name"], doc.get("parent"),
             datetime.fromisoformat(doc["created"]) if doc.get("created") else None,
         )
+
+
+class ProjectTableLookups:
+    """The reads project and task commands make of `projects` (`commands.handlers.context.ProjectLookups`)."""
+
+    async def company_of(self, db: Reader, project_id: str) -> str | None:
+        found = await db.fetchval("SELECT company FROM projects WHERE id = $1", project_id)
+        return None if found is None else str(found)
+
+    async def by_name(self, db: Reader, company: str, name: str) -> str | None:
+        found = await db.fetchval("SELECT id FROM projects WHERE company = $1 AND name = $2", company, name)
+        return None if found is None else str(found)

@@ -5,11 +5,12 @@ Where the events come from: the log itself (`LogSubscription`, the embedded defa
 `taskstream.queues` in a consumer group of the consumer's own (`KafkaSubscription`). The subscription runner keeps
 the consumer's progress under its name, so a restarted consumer resumes where it stopped.
 
-Why a task is never run twice, however many consumers and `get_next_task` callers share the queue: a claim is a
-command on the queue's stream. It takes the queue stream's lock (the lock `get_next_task` claims under), checks
-under it that the very entry of the event (task and position) is still in the queue, and appends the same
-`TaskUnqueued(reason="claimed")` event. Claims therefore serialise, and an entry that another consumer or agent
-took, or that was removed, is skipped. A redelivered event (runner restart, Kafka duplicate) finds its entry gone.
+Why a task is never run twice, however many consumers and `get_next_task` callers share the queue: a claim is
+`get_next_task`'s own command on the queue's stream (`commands.handlers.queues.claim`, given the entry). It takes
+the queue stream's lock (the lock `get_next_task` claims under), checks under it that the very entry of the event
+(task and position) is still in the queue, and appends the same `TaskUnqueued(reason="claimed")` event. Claims
+therefore serialise, and an entry that another consumer or agent took, or that was removed, is skipped. A
+redelivered event (runner restart, Kafka duplicate) finds its entry gone.
 
 When a claim happens: only when the consumer is ready for the task (its previous callback returned), never ahead,
 so a busy consumer does not hoard entries that a free one could run. The subscriber itself only notes each new
@@ -36,13 +37,14 @@ from typing import Any
 
 import asyncpg
 
-from taskstream.commands.decide_queue import decide_claim
-from taskstream.commands.session import CommandSession
+from taskstream.commands.handlers import queues
+from taskstream.commands.handlers.context import Caller, CommandContext
+from taskstream.commands.messages import ClaimTask
+from taskstream.commands.session import Actor
 from taskstream.commands.store import LogPosition, RecordedEvent
+from taskstream.projections.inline import command_context
 from taskstream.projections.kafka_codec import TOPIC_PREFIX
-from taskstream.projections.queue_read_model import QueueReadModel
 from taskstream.projections.subscription import KafkaSubscription, LogSubscription, save_checkpoint
-from taskstream.schemas.clock import utc_now
 from taskstream.schemas.queue_events import QueueDeleted, TaskQueued
 
 log = logging.getLogger("taskstream.queue_consumer")
@@ -50,27 +52,17 @@ log = logging.getLogger("taskstream.queue_consumer")
 OnTask = Callable[[dict[str, Any]], Awaitable[None]]
 Candidate = tuple[str, int]  # (task, position) of an entry added to the queue
 
-_ENTRY = "SELECT task, added FROM queue_entries WHERE queue = $1 AND task = $2 AND position = $3"
 
-
-async def claim_entry(pool: asyncpg.Pool, queue_id: str, task_id: str, position: int,
-                      metadata: dict[str, Any]) -> dict[str, Any] | None:
+async def claim_entry(ctx: CommandContext, caller: Caller, queue_id: str, task_id: str,
+                      position: int) -> dict[str, Any] | None:
     """Claim the entry (task, position) of the queue if it is still there: `{task, added}`, else None.
 
-    One transaction, under the queue stream's lock, appending what `get_next_task` appends; an entry already
-    claimed or removed (or a deleted queue) yields None and writes nothing.
+    The claim command of `get_next_task` (`commands.handlers.queues.claim`) for this very entry: one transaction,
+    under the queue stream's lock, re-reading the entry under it; an entry already claimed or removed (or a
+    deleted queue) yields None and writes nothing.
     """
-    if await pool.fetchval(_ENTRY, queue_id, task_id, position) is None:  # gone already: no transaction needed
-        return None
-    async with pool.acquire() as conn, conn.transaction():
-        session = CommandSession(conn, {"queue": QueueReadModel()}, metadata)
-        queue = await session.load("queue", queue_id)  # the claim lock of get_next_task (G10): claims serialise
-        row = await conn.fetchrow(_ENTRY, queue_id, task_id, position)  # re-read under the lock: decides
-        if queue.doc is None or row is None:
-            return None
-        entry = {"task": row["task"], "added": row["added"]}
-        await session.save("queue", queue, decide_claim(queue.doc, queue_id, queue.doc["company"], entry, utc_now()))
-        return entry
+    result = await queues.claim(ctx, caller, ClaimTask(queue_id, task_id, position))
+    return result.get("entry")
 
 
 class _Watcher:
@@ -115,6 +107,7 @@ class QueueConsumer:
     def __init__(self, pool: asyncpg.Pool, queue_id: str, name: str, on_task: OnTask, *,
                  bootstrap: str | None = None, topic_prefix: str = TOPIC_PREFIX, poll_interval: float = 0.05) -> None:
         self.pool = pool
+        self.commands = command_context(pool)
         self.queue_id = queue_id
         self.on_task = on_task
         self.watcher = _Watcher(f"queue-consumer:{queue_id}:{name}", queue_id)
@@ -187,7 +180,8 @@ class QueueConsumer:
             await self._take(candidate)
 
     async def _take(self, candidate: Candidate) -> None:
-        entry = await claim_entry(self.pool, self.queue_id, candidate[0], candidate[1], self.metadata)
+        caller = Caller(Actor(self.metadata["company"], ""), self.metadata)
+        entry = await claim_entry(self.commands, caller, self.queue_id, candidate[0], candidate[1])
         if entry is not None:
             self.claimed += 1
             await self.on_task(entry)

@@ -3,7 +3,7 @@ per task waiting in a queue, ordered by `position`).
 
 `QueueReadModel` is the inline projector of queue streams: `project` writes the queue's row from its folded
 document, `project_events` applies the entry events one row each (O(1) per enqueue/claim, whatever the queue's
-length). Replay drives the same two methods over shadow tables. The lookups below are what queue commands read
+length). Replay drives the same two methods over shadow tables. `QueueTableLookups` is what queue commands read
 while they hold the queue's lock, so what they see is exactly the state the next event is decided on.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from taskstream.commands.handlers.context import Reader
 from taskstream.projections.stream_table import StreamTable
 from taskstream.schemas.events import Event
 from taskstream.schemas.queue_events import TaskQueued, TaskUnqueued
@@ -59,33 +60,41 @@ class QueueReadModel(StreamTable):
                                    stream_id, event.task)
 
 
-async def has_entry(conn: asyncpg.Connection, queue_id: str, task_id: str) -> bool:
-    return bool(await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM queue_entries WHERE queue = $1 AND task = $2)", queue_id, task_id))
+class QueueTableLookups:
+    """The reads queue commands make (`commands.handlers.context.QueueLookups`), over `queues` and `queue_entries`."""
 
+    async def company_of(self, db: Reader, queue_id: str) -> str | None:
+        found = await db.fetchval("SELECT company FROM queues WHERE id = $1", queue_id)
+        return None if found is None else str(found)
 
-async def head(conn: asyncpg.Connection, queue_id: str) -> dict[str, str] | None:
-    """The first entry `{task, added}` of the queue (lowest position), or None when it is empty."""
-    row = await conn.fetchrow(
-        "SELECT task, added FROM queue_entries WHERE queue = $1 ORDER BY position LIMIT 1", queue_id)
-    return None if row is None else {"task": row["task"], "added": row["added"]}
+    async def by_name(self, db: Reader, company: str, name: str) -> str | None:
+        found = await db.fetchval("SELECT id FROM queues WHERE company = $1 AND name = $2", company, name)
+        return None if found is None else str(found)
 
+    async def default_queues(self, db: Reader, company: str) -> list[dict[str, str]]:
+        rows = await db.fetch(
+            "SELECT id, name FROM queues WHERE company = $1 AND system_tags @> ARRAY['default'] ORDER BY created, id",
+            company)
+        return [{"id": r["id"], "name": r["name"]} for r in rows]
 
-async def entry_tasks(conn: asyncpg.Connection, queue_id: str) -> list[str]:
-    rows = await conn.fetch("SELECT task FROM queue_entries WHERE queue = $1 ORDER BY position", queue_id)
-    return [r["task"] for r in rows]
+    async def has_entry(self, db: Reader, queue_id: str, task_id: str) -> bool:
+        return bool(await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM queue_entries WHERE queue = $1 AND task = $2)", queue_id, task_id))
 
+    async def head(self, db: Reader, queue_id: str) -> dict[str, Any] | None:
+        row = await db.fetchrow(
+            "SELECT task, added FROM queue_entries WHERE queue = $1 ORDER BY position LIMIT 1", queue_id)
+        return None if row is None else {"task": row["task"], "added": row["added"]}
 
-async def queue_by_name(conn: asyncpg.Connection | asyncpg.Pool, company: str, name: str) -> str | None:
-    found = await conn.fetchval("SELECT id FROM queues WHERE company = $1 AND name = $2", company, name)
-    return None if found is None else str(found)
+    async def entry(self, db: Reader, queue_id: str, task_id: str, position: int) -> dict[str, Any] | None:
+        row = await db.fetchrow(
+            "SELECT task, added FROM queue_entries WHERE queue = $1 AND task = $2 AND position = $3",
+            queue_id, task_id, position)
+        return None if row is None else {"task": row["task"], "added": row["added"]}
 
-
-async def default_queues(conn: asyncpg.Connection | asyncpg.Pool, company: str) -> list[asyncpg.Record]:
-    """The company's queues carrying the system tag `default` (there should be exactly one)."""
-    return list(await conn.fetch(
-        "SELECT id, name FROM queues WHERE company = $1 AND system_tags @> ARRAY['default'] ORDER BY created, id",
-        company))
+    async def entry_tasks(self, db: Reader, queue_id: str) -> list[str]:
+        rows = await db.fetch("SELECT task FROM queue_entries WHERE queue = $1 ORDER BY position", queue_id)
+        return [r["task"] for r in rows]
 
 
 async def queue_watched(pool: asyncpg.Pool, company: str, queue_id: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from taskstream.commands.handlers.context import Reader
 from taskstream.projections.stream_table import StreamTable
 
 _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
@@ -101,3 +102,35 @@ class TaskReadModel(StreamTable):
             await conn.execute(f"DELETE FROM {self.table} WHERE id = $1", stream_id)
         else:
             await conn.execute(self._upsert, *row_values(stream_id, version, doc))
+
+
+class TaskTableLookups:
+    """The reads task commands make of `tasks` beyond a task's own state (`commands.handlers.context.TaskLookups`)."""
+
+    async def company_of(self, db: Reader, task_id: str) -> str | None:
+        found = await db.fetchval("SELECT company FROM tasks WHERE id = $1", task_id)
+        return None if found is None else str(found)
+
+    async def readable_doc(self, db: Reader, task_id: str, company: str) -> dict[str, Any] | None:
+        raw = await db.fetchval("SELECT doc FROM tasks WHERE id = $1 AND company = ANY($2::text[])",
+                                task_id, [company, ""])
+        return None if raw is None else dict(json.loads(raw))
+
+    async def references(self, db: Reader, task_id: str, company: str) -> dict[str, Any] | None:
+        row = await db.fetchrow("SELECT parent, project FROM tasks WHERE id = $1 AND company = $2", task_id, company)
+        return None if row is None else {"parent": row["parent"], "project": row["project"]}
+
+    async def count_owned(self, db: Reader, task_ids: list[str], company: str) -> int:
+        return int(await db.fetchval("SELECT count(*) FROM tasks WHERE id = ANY($1::text[]) AND company = $2",
+                                     task_ids, company))
+
+    async def published_children(self, db: Reader, task_id: str) -> int:
+        return int(await db.fetchval(
+            "SELECT count(*) FROM tasks WHERE parent = $1 AND status = 'published'", task_id))
+
+    async def child_ids(self, db: Reader, task_id: str) -> list[str]:
+        return [r["id"] for r in await db.fetch("SELECT id FROM tasks WHERE parent = $1 ORDER BY id", task_id)]
+
+    async def owner(self, db: Reader, task_id: str) -> dict[str, Any] | None:
+        row = await db.fetchrow("SELECT company, user_id FROM tasks WHERE id = $1", task_id)
+        return None if row is None else {"company": row["company"], "user": row["user_id"]}

@@ -41,6 +41,14 @@ async def insert_events(conn: asyncpg.Connection, company: str, events: list[tup
     await conn.execute(_INSERT, company, *columns)
 
 
+class TelemetryTable:
+    """`task_events` as the telemetry commands write it (`commands.handlers.context.TelemetryStore`)."""
+
+    async def insert_events(self, conn: asyncpg.Connection, company: str,
+                            events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        await insert_events(conn, company, events)
+
+
 @dataclass(frozen=True)
 class LogPage:
     events: list[dict[str, Any]]

@@ -2,10 +2,10 @@
 
 Every `interval` seconds (env TASKSTREAM_NONRESPONSIVE_INTERVAL, default 900) it finds, in the task read model,
 the `in_progress` tasks whose `last_update` is older than the threshold (env TASKSTREAM_NONRESPONSIVE_SECONDS,
-default 7200), and stops each one as a command of its own: a `TaskStoppedNonResponsive` event attributed to the
-system (metadata user `__system__`). Safe with several replicas running it: each task is changed under its stream
-lock after re-checking the condition on the state loaded under that lock, so a task is stopped once, and a task
-that pinged meanwhile is left alone.
+default 7200), and stops each one as a command of its own (`commands.handlers.watchdog`): a
+`TaskStoppedNonResponsive` event attributed to the system (metadata user `__system__`). Safe with several replicas
+running it: each task is changed under its stream lock after re-checking the condition on the state loaded under
+that lock, so a task is stopped once, and a task that pinged meanwhile is left alone.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from taskstream.commands.decide_watchdog import NONRESPONSIVE_REASON, decide_nonresponsive
-from taskstream.commands.session import CommandSession, StateStore
+from taskstream.commands.handlers.watchdog import stop_nonresponsive
+from taskstream.commands.session import StateStore
+from taskstream.projections.inline import command_context
 from taskstream.schemas.clock import utc_now
+from taskstream.schemas.errors import ApiError
 
 log = logging.getLogger("taskstream.watchdog")
-SYSTEM_USER = "__system__"
 _PAGE = 500
 
 
@@ -34,7 +35,7 @@ class Watchdog:
     def __init__(self, pool: asyncpg.Pool, stores: dict[str, StateStore], threshold: timedelta | None = None,
                  interval: float | None = None) -> None:
         self.pool = pool
-        self.stores = stores
+        self.commands = command_context(pool, stores)
         self.threshold = threshold or timedelta(seconds=_env_seconds("TASKSTREAM_NONRESPONSIVE_SECONDS", 7200))
         self.interval = interval or _env_seconds("TASKSTREAM_NONRESPONSIVE_INTERVAL", 900)
 
@@ -53,25 +54,19 @@ class Watchdog:
             after = ids[-1]
 
     async def _stop(self, task_id: str, now: datetime) -> int:
-        async with self.pool.acquire() as conn, conn.transaction():
-            session = CommandSession(conn, self.stores, {})
-            # Why re-check under the lock: another replica may have stopped it, or the task pinged since the scan.
-            stream = await session.load("task", task_id)
-            events = decide_nonresponsive(stream.doc, now, self.threshold)
-            if not events or stream.doc is None:
-                return 0
-            await session.save("task", stream, events, metadata={
-                "company": stream.doc.get("company", ""), "user": SYSTEM_USER, "endpoint": "watchdog.nonresponsive",
-                "forced": True, "status_reason": NONRESPONSIVE_REASON, "status_message": NONRESPONSIVE_REASON,
-            })
-            log.info("watchdog: stopped non-responsive task %s", task_id)
-            return 1
+        """The non-responsive stop command (`commands.handlers.watchdog`): it re-checks under the task's lock."""
+        if not await stop_nonresponsive(self.commands, task_id, now, self.threshold):
+            return 0
+        log.info("watchdog: stopped non-responsive task %s", task_id)
+        return 1
 
     async def run(self) -> None:
         """Sweep every `interval` seconds until cancelled; a failed sweep is logged and retried next time."""
         while True:
             try:
                 await self.sweep()
-            except (OSError, asyncpg.PostgresError):
+            # ApiError: the unit of work reports a deadlock as 400/121 (where asyncpg raised it before the stop
+            # became a command handler); like any database failure, the sweep is retried next time.
+            except (OSError, asyncpg.PostgresError, ApiError):
                 log.exception("watchdog: sweep failed; retrying in %.0f s", self.interval)
             await asyncio.sleep(self.interval)

@@ -8,32 +8,15 @@ itself as a `WorkerReported` event.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from taskstream.commands.messages import WorkerReport
 from taskstream.schemas.clock import iso
 
 DEFAULT_TIMEOUT_SEC = 600
-
-
-@dataclass(frozen=True)
-class WorkerReport:
-    """One register or status report call."""
-
-    company: str
-    worker: str
-    user: str
-    now: datetime
-    queues: list[str] | None = None
-    tags: list[str] | None = None
-    system_tags: list[str] | None = None
-    timeout_sec: int | None = None
-    task: str | None = None
-    queue: str | None = None
-    status_report: bool = False
 
 
 _COLUMNS = ("company", "id", "user_id", "queues", "tags", "system_tags", "task", "queue", "register_time",
@@ -61,6 +44,13 @@ async def upsert_worker(conn: asyncpg.Connection, report: WorkerReport) -> None:
         report.queue if report.status_report else old.get("queue"),
         registered, now, now if report.status_report else old.get("last_report_time"),
         report.timeout_sec or old.get("timeout_sec") or DEFAULT_TIMEOUT_SEC)
+
+
+class WorkerTable:
+    """`workers` as a worker's status report command refreshes it (`commands.handlers.context.WorkerRegistry`)."""
+
+    async def upsert(self, conn: asyncpg.Connection, report: WorkerReport) -> None:
+        await upsert_worker(conn, report)
 
 
 async def unknown_queues(conn: asyncpg.Connection, company: str, queues: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from taskstream.api.call import Call
-from taskstream.commands.session import record_idempotent_response, stored_response
+from taskstream.commands.handlers.unit_of_work import run_once
 from taskstream.schemas.errors import ApiError
 
 ItemHandler = Callable[[str], Awaitable[dict[str, Any]]]
@@ -23,25 +23,19 @@ def failure(item_id: str, error: ApiError) -> dict[str, Any]:
 async def run_batch(call: Call, handle_one: ItemHandler) -> dict[str, Any]:
     """`{"succeeded": [{id, ...}], "failed": [{id, error}]}` over `call.data["ids"]`.
 
-    An idempotency key covers the whole call: a retry returns the first call's answer. (Items are not retried
-    individually; a batch interrupted half-way and retried re-runs its remaining items.)
+    An idempotency key covers the whole call (`run_once`): a retry returns the first call's answer, and the items
+    run without it (their callers are built from `call` after the key is taken off it).
     """
     key, call.idempotency_key = call.idempotency_key, None
-    if key:
-        async with call.ctx.pool.acquire() as conn:
-            previous = await stored_response(conn, call.actor.company, key)
-        if previous is not None:
-            return previous
-    succeeded: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    for item_id in call.data["ids"]:
-        try:
-            succeeded.append({"id": item_id, **await handle_one(item_id)})
-        except ApiError as error:
-            failed.append(failure(item_id, error))
-    response = {"succeeded": succeeded, "failed": failed}
-    if key:
-        async with call.ctx.pool.acquire() as conn:
-            first = await record_idempotent_response(conn, call.actor.company, key, call.endpoint, response)
-        return first or response
-    return response
+
+    async def produce() -> dict[str, Any]:
+        succeeded: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for item_id in call.data["ids"]:
+            try:
+                succeeded.append({"id": item_id, **await handle_one(item_id)})
+            except ApiError as error:
+                failed.append(failure(item_id, error))
+        return {"succeeded": succeeded, "failed": failed}
+
+    return await run_once(call.ctx.commands, call.actor.company, key, call.endpoint, produce)

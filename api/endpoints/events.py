@@ -1,5 +1,6 @@
 """The events service, as far as the clients need it: `events.add_batch` (telemetry in, task fields updated
-through one `MetricsReported` per task) and `events.get_task_log` (the log lines back)."""
+through one `MetricsReported` per task, `commands.handlers.telemetry`) and `events.get_task_log` (the log lines
+back)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,10 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.context import run_command
 from taskstream.api.endpoints.task_commands import require_task_id
-from taskstream.commands.decide_events import (
-    RejectedEvent,
-    ReportedEvent,
-    accepts_events,
-    decide_metrics,
-    is_locked,
-    normalize_event,
-)
-from taskstream.commands.session import CommandSession
-from taskstream.projections.task_telemetry import insert_events, read_log, telemetry_company
+from taskstream.commands.decide_events import RejectedEvent, ReportedEvent, normalize_event
+from taskstream.commands.handlers.telemetry import AddEvents, add_events
+from taskstream.projections.task_telemetry import read_log, telemetry_company
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError, invalid_task_id
 
@@ -46,28 +39,7 @@ async def add_batch(call: Call) -> dict[str, Any]:
         raise ApiError(400, 17, "Batch request contains no items")
     now = utc_now()
     by_task, errors = _normalize_all(call.batched, int(now.timestamp() * 1000))
-
-    async def work(session: CommandSession) -> dict[str, Any]:
-        accepted: list[tuple[str, str, dict[str, Any]]] = []
-        # Why sorted: every batch locks its tasks in one global order, so two batches never deadlock.
-        for task_id in sorted(by_task):
-            stream = await session.load("task", task_id)
-            task = stream.doc
-            if task is None or not accepts_events(task, call.actor.company):
-                errors["Invalid task id"] += len(by_task[task_id])
-                continue
-            events = [e for e in by_task[task_id] if e.allow_locked or not is_locked(task)]
-            errors["Invalid task id"] += len(by_task[task_id]) - len(events)
-            if events:
-                await session.save("task", stream, decide_metrics(task, events, now))
-                accepted.extend((e.task, e.type, e.doc) for e in events)
-        if not accepted:
-            raise ApiError(400, 131, "Events not added", **{k: v for k, v in errors.items() if v})
-        await insert_events(session.conn, call.actor.company, accepted)
-        info = {k: v for k, v in errors.items() if v}
-        return {"added": len(accepted), "errors": sum(info.values()), "errors_info": info}
-
-    return await run_command(call.ctx, call.actor.company, call.metadata(), work, call.idempotency_key)
+    return await add_events(call.ctx.commands, call.caller(), AddEvents(by_task, now, errors))
 
 
 def _int_field(call: Call, name: str, default: int | None) -> int | None:

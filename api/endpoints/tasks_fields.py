@@ -2,7 +2,7 @@
 (§5.7, §5.8, §5.29, §5.32, §5.33, §5.35–§5.41), and the reads of parameters and types (§5.5).
 
 Request items are checked before the task is loaded (the reference server's request models run first); each
-mutating call is one decision on one task in one transaction (`run_task_command`).
+mutating call is one decision on one task in one transaction (`commands.handlers.task_fields.change_fields`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id, run_task_command
+from taskstream.api.endpoints.task_commands import require_task_id
 from taskstream.commands import decide_fields as df
 from taskstream.commands import decide_params as dp
+from taskstream.commands.handlers.task_fields import FieldCommand, change_fields
 from taskstream.projections import task_params_query as queries
-from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import validation_error
-from taskstream.schemas.events import Event
 
 
 def required_list(call: Call, key: str) -> list[Any]:
@@ -39,9 +38,8 @@ def _strings(values: list[Any]) -> list[str]:
     return values
 
 
-def _reply(key: str) -> Any:
-    """`{key: 1}` once the task was written (these calls always write `last_change`)."""
-    return lambda events: {key: 1 if events else 0}
+async def _change(call: Call, command: FieldCommand) -> dict[str, Any]:
+    return await change_fields(call.ctx.commands, call.caller(), command)
 
 
 @endpoint("tasks.get_hyper_params")
@@ -56,9 +54,7 @@ async def edit_hyper_params(call: Call) -> dict[str, Any]:
     items = dp.check_items(required_list(call, "hyperparams"), dp.PARAM_KEYS, ("section", "name", "value"))
     command = dp.EditHyperParams(task_id, items, call.data.get("replace_hyperparams") or "none",
                                  bool(call.data.get("force")))
-    return await run_task_command(
-        call, task_id, lambda doc: dp.decide_edit_hyper_params(doc, command, call.actor.company, utc_now()),
-        _reply("updated"), forced=command.force)
+    return await _change(call, command)
 
 
 @endpoint("tasks.delete_hyper_params")
@@ -66,9 +62,7 @@ async def delete_hyper_params(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     items = dp.check_items(required_list(call, "hyperparams"), ("section", "name"), ("section",))
     command = dp.DeleteHyperParams(task_id, items, bool(call.data.get("force")))
-    return await run_task_command(
-        call, task_id, lambda doc: dp.decide_delete_hyper_params(doc, command, call.actor.company, utc_now()),
-        _reply("deleted"), forced=command.force)
+    return await _change(call, command)
 
 
 @endpoint("tasks.get_configurations")
@@ -92,9 +86,7 @@ async def edit_configuration(call: Call) -> dict[str, Any]:
     items = dp.check_items(required_list(call, "configuration"), dp.CONFIGURATION_KEYS, ("name", "value"))
     command = dp.EditConfiguration(task_id, items, bool(call.data.get("replace_configuration")),
                                    bool(call.data.get("force")))
-    return await run_task_command(
-        call, task_id, lambda doc: dp.decide_edit_configuration(doc, command, call.actor.company, utc_now()),
-        _reply("updated"), forced=command.force)
+    return await _change(call, command)
 
 
 @endpoint("tasks.delete_configuration")
@@ -102,10 +94,7 @@ async def delete_configuration(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     command = dp.DeleteConfiguration(task_id, _strings(required_list(call, "configuration")),
                                      bool(call.data.get("force")))
-    return await run_task_command(
-        call, task_id,
-        lambda doc: dp.decide_delete_configuration(doc, command, call.actor.company, utc_now()),
-        _reply("deleted"), forced=command.force)
+    return await _change(call, command)
 
 
 @endpoint("tasks.add_or_update_artifacts")
@@ -114,10 +103,7 @@ async def add_or_update_artifacts(call: Call) -> dict[str, Any]:
     items = df.check_request_items(required_list(call, "artifacts"), ("key", "type"),
                                    {"mode": ("input", "output")})
     command = df.AddOrUpdateArtifacts(task_id, items)
-    return await run_task_command(
-        call, task_id,
-        lambda doc: df.decide_add_or_update_artifacts(doc, command, call.actor.company, utc_now()),
-        _reply("updated"))
+    return await _change(call, command)
 
 
 @endpoint("tasks.delete_artifacts")
@@ -125,9 +111,7 @@ async def delete_artifacts(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     items = df.check_request_items(required_list(call, "artifacts"), ("key",), {"mode": ("input", "output")})
     command = df.DeleteArtifacts(task_id, items)
-    return await run_task_command(
-        call, task_id, lambda doc: df.decide_delete_artifacts(doc, command, call.actor.company, utc_now()),
-        _reply("deleted"))
+    return await _change(call, command)
 
 
 @endpoint("tasks.add_or_update_model")
@@ -136,9 +120,7 @@ async def add_or_update_model(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     data = call.data
     command = df.AddOrUpdateModel(task_id, data["name"], data["model"], data["type"], data.get("iteration"))
-    return await run_task_command(
-        call, task_id, lambda doc: df.decide_add_or_update_model(doc, command, call.actor.company, utc_now()),
-        _reply("updated"))
+    return await _change(call, command)
 
 
 @endpoint("tasks.delete_models")
@@ -147,9 +129,7 @@ async def delete_models(call: Call) -> dict[str, Any]:
     items = df.check_request_items(required_list(call, "models"), ("name", "type"),
                                    {"type": ("input", "output")})
     command = df.DeleteModels(task_id, items)
-    return await run_task_command(
-        call, task_id, lambda doc: df.decide_delete_models(doc, command, call.actor.company, utc_now()),
-        _reply("updated"))
+    return await _change(call, command)
 
 
 @endpoint("tasks.set_requirements")
@@ -157,13 +137,7 @@ async def set_requirements(call: Call) -> dict[str, Any]:
     """`fields` is always `{}`, as the reference server answers (Appendix A 3)."""
     task_id = require_task_id(call)
     command = df.SetRequirements(task_id, call.data["requirements"])
-
-    def respond(events: list[Event]) -> dict[str, Any]:
-        return {"updated": 1 if events else 0, "fields": {}}
-
-    return await run_task_command(
-        call, task_id, lambda doc: df.decide_set_requirements(doc, command, call.actor.company, utc_now()),
-        respond)
+    return await _change(call, command)
 
 
 @endpoint("tasks.get_types")

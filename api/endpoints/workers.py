@@ -6,16 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.context import run_command
-from taskstream.commands.decide_events import decide_worker_report
-from taskstream.commands.session import CommandSession
-from taskstream.projections.worker_registry import (
-    WorkerReport,
-    delete_worker,
-    live_workers,
-    unknown_queues,
-    upsert_worker,
-)
+from taskstream.commands.handlers.telemetry import report_worker_status
+from taskstream.commands.messages import WorkerReport
+from taskstream.projections.worker_registry import delete_worker, live_workers, unknown_queues, upsert_worker
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError
 
@@ -69,17 +62,8 @@ async def register(call: Call) -> dict[str, Any]:
 async def status_report(call: Call) -> dict[str, Any]:
     """Refresh the worker (registering it if needed); with a `task`, record on the task that this worker runs
     it (`WorkerReported`); an unknown task → 400/101 and nothing is written."""
-    report = _report(call, status_report=True)
-
-    async def work(session: CommandSession) -> dict[str, Any]:
-        if report.task:
-            stream = await session.load("task", report.task)
-            events = decide_worker_report(stream.doc, report.task, report.company, report.worker, report.now)
-            await session.save("task", stream, events)
-        await upsert_worker(session.conn, report)
-        return {}
-
-    return await run_command(call.ctx, call.actor.company, call.metadata(worker=report.worker), work)
+    await report_worker_status(call.ctx.commands, call.caller(), _report(call, status_report=True))
+    return {}
 
 
 @endpoint("workers.unregister")

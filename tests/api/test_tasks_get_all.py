@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskstream.api.context import AppContext, run_command
+from taskstream.api.context import AppContext
 from taskstream.commands.decide_task import decide_create
+from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.messages import CreateTask
 from taskstream.commands.session import CommandSession
 from taskstream.schemas.clock import utc_now
@@ -147,7 +148,7 @@ async def bulk_create(ctx: AppContext, tenant: Tenant, count: int) -> None:
             await session.save("task", await session.load("task", task_id, lock=False), events)
         return {}
 
-    await run_command(ctx, tenant.company, {"company": tenant.company, "user": tenant.user}, work)
+    await run_command(ctx.commands, tenant.company, {"company": tenant.company, "user": tenant.user}, work)
 
 
 async def test_paging_and_the_500_cap(ctx: AppContext, tenant: Tenant) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from taskstream.api.context import AppContext, run_command
+from taskstream.api.context import AppContext
+from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.session import CommandSession
 from taskstream.schemas.clock import iso, utc_now
 from taskstream.schemas.events import WorkerReported
@@ -166,7 +167,7 @@ async def report_worker(ctx: AppContext, tenant: Tenant, task_id: str, when: dat
                                                            worker="w1")])
         return {}
 
-    await run_command(ctx, tenant.company, {"company": tenant.company, "user": tenant.user}, work)
+    await run_command(ctx.commands, tenant.company, {"company": tenant.company, "user": tenant.user}, work)
 
 
 async def test_stop_of_worker_run_task_asks_the_worker(ctx: AppContext, shared: Tenant) -> None:

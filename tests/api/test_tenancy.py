@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskstream.api.context import AppContext, run_command
+from taskstream.api.context import AppContext
+from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.session import CommandSession
 from taskstream.schemas.events import TaskMadePublic
 from tests.conftest import Tenant
@@ -26,7 +27,7 @@ async def make_public(ctx: AppContext, owner: Tenant, task_id: str) -> None:
         await session.save("task", stream, [TaskMadePublic(set={"company": "", "company_origin": owner.company})])
         return {}
 
-    await run_command(ctx, owner.company, {"company": owner.company, "user": owner.user}, work)
+    await run_command(ctx.commands, owner.company, {"company": owner.company, "user": owner.user}, work)
 
 
 async def snapshot(ctx: AppContext, task_id: str) -> tuple[int, str]:

@@ -16,8 +16,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from taskstream.api.context import AppContext, run_command
+from taskstream.api.context import AppContext
 from taskstream.commands import store
+from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.session import CommandSession
 from taskstream.commands.store import LogPosition, RecordedEvent, StaleVersion
 from taskstream.schemas.errors import ApiError
@@ -75,7 +76,7 @@ async def test_g1_no_lost_update_under_concurrent_read_modify_write(ctx: AppCont
         return {}
 
     metadata = {"company": tenant.company, "user": tenant.user}
-    await asyncio.gather(*[run_command(ctx, tenant.company, metadata, increment) for _ in range(25)])
+    await asyncio.gather(*[run_command(ctx.commands, tenant.company, metadata, increment) for _ in range(25)])
     task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
     assert task["runtime"]["count"] == 25
 
@@ -112,7 +113,7 @@ async def test_g3_failed_command_leaves_nothing(ctx: AppContext, tenant: Tenant)
         raise ApiError(400, 110)
 
     with pytest.raises(ApiError):
-        await run_command(ctx, tenant.company, {}, fails_after_save)
+        await run_command(ctx.commands, tenant.company, {}, fails_after_save)
     assert await ctx.pool.fetchrow("SELECT version, doc::text AS doc FROM tasks WHERE id = $1", task_id) == before
     assert await ctx.pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", task_id) == 1
 
@@ -129,7 +130,7 @@ async def test_g3_backend_killed_mid_command_leaves_nothing(ctx: AppContext, ten
         return {}
 
     with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
-        await run_command(ctx, tenant.company, {}, killed)
+        await run_command(ctx.commands, tenant.company, {}, killed)
     assert await ctx.pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", task_id) == 1
     task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
     assert "comment" not in task
