@@ -38,7 +38,7 @@ import asyncpg
 
 from taskstream.commands.decide_queue import decide_claim
 from taskstream.commands.session import CommandSession
-from taskstream.commands.store import LogPosition, RecordedEvent
+from taskstream.commands.store import RecordedEvent, latest_readable
 from taskstream.projections.kafka_codec import TOPIC_PREFIX
 from taskstream.projections.queue_read_model import QueueReadModel
 from taskstream.projections.subscription import KafkaSubscription, LogSubscription, save_checkpoint
@@ -97,11 +97,9 @@ async def _start_at_present(pool: asyncpg.Pool, name: str) -> None:
         if await conn.fetchval("INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true",
                                name) is None:
             return  # not new: resume from its checkpoint
-        last = await conn.fetchrow(
-            """SELECT txid::text::bigint AS txid, position FROM events
-            WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid DESC, position DESC LIMIT 1""")
+        last = await latest_readable(conn)
         if last is not None:
-            await save_checkpoint(conn, name, LogPosition(last["txid"], last["position"]))
+            await save_checkpoint(conn, name, last)
 
 
 class QueueConsumer:

@@ -20,7 +20,7 @@ import orjson
 
 from taskstream.commands.evolve import evolve, set_path, unset_path
 from taskstream.commands.session import StateStore
-from taskstream.commands.store import RecordedEvent
+from taskstream.commands.store import RowShape, recorded_from_text
 from taskstream.projections.audit import AUDIT_COLUMNS, STATE_COLUMNS, AuditTrail, audit_entry
 from taskstream.projections.project_read_model import ProjectReadModel
 from taskstream.projections.queue_read_model import QueueReadModel
@@ -48,17 +48,6 @@ READ_MODELS: dict[str, ReadModel] = {
     "queues": ReadModel("queues", ("queues", "queue_entries"), ("queues",), QueueReadModel),
     "audit": ReadModel("audit", ("task_audit", "audit_task_state"), ("tasks",), AuditTrail, checkpoint="audit"),
 }
-
-FULL_COLUMNS = "position, txid::text::bigint AS txid, stream_id, version, event_id, type, schema_version, " \
-    "data::text AS data, metadata::text AS metadata, recorded"
-
-
-def _recorded(row: Any) -> RecordedEvent:
-    return RecordedEvent(
-        position=row["position"], txid=row["txid"], stream_id=row["stream_id"], version=row["version"],
-        event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-        data=orjson.loads(row["data"]), metadata=orjson.loads(row["metadata"]), recorded=row["recorded"])
-
 
 # type name -> (kind, current schema version); filled on first sight (other modules register event types late).
 _KINDS: dict[str, tuple[int, int]] = {}
@@ -141,7 +130,7 @@ def _dumps(doc: dict[str, Any]) -> str:
 class _StreamFolder:
     """Folds batches of (stream_id, version, ...) rows in (stream_id, version) order, one stream at a time."""
 
-    columns = FULL_COLUMNS
+    shape: RowShape = "full"
     copy_columns: dict[str, tuple[str, ...]]
 
     def __init__(self) -> None:
@@ -175,7 +164,7 @@ class TaskFolder(_StreamFolder):
     """Task rows for COPY: the fast fold, one row per live task."""
 
     # Positional: `feed` unpacks each row in this order.
-    columns = "stream_id, version, type, schema_version, data::text AS data"
+    shape: RowShape = "fold"
 
     def __init__(self, tables: tuple[str, ...]) -> None:
         super().__init__()
@@ -214,7 +203,7 @@ class AuditFolder(_StreamFolder):
         self.pending: list[tuple[Any, ...]] = []
 
     def add(self, row: Any) -> None:
-        entry, self.doc = audit_entry(_recorded(row), self.doc)
+        entry, self.doc = audit_entry(recorded_from_text(row), self.doc)
         self.company = entry[4]
         self.pending.append(entry)
 
@@ -229,7 +218,7 @@ class ProjectorFolder(_StreamFolder):
     """Any inline projector (projects, queues): fold with evolve; `drain` has the projector write the rows of the
     streams that ended (at most one batch of them in memory)."""
 
-    columns = "stream_id, version, type, schema_version, data::text AS data"
+    shape: RowShape = "fold"
     copy_columns: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, projector: StateStore) -> None:
