@@ -24,8 +24,10 @@ A long-open transaction holds the horizon back: readers wait for it (they never 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,25 +85,48 @@ SELECT $1, v, e, t, s, d::jsonb, $7::jsonb
 FROM unnest($2::int[], $3::uuid[], $4::text[], $5::int[], $6::text[]) AS x(v, e, t, s, d)
 RETURNING position
 """
+_INSERT_PARAMS = 7  # $1..$7 above; a statement run with the append is renumbered to follow them
 
 _COLUMNS = "position, txid::text::bigint AS txid, stream_id, version, event_id, type, schema_version, data, " \
     "metadata, recorded"
 
+# A statement and its arguments, numbered from $1 as if run alone (see `append`).
+Statement = tuple[str, list[Any]]
+_PLACEHOLDER = re.compile(r"\$([0-9]+)")
+
+
+@functools.lru_cache(maxsize=256)
+def _after_append(sql: str, count: int) -> str:
+    """`sql`, which must use exactly the parameters $1..$count, renumbered to follow the append's own.
+
+    Why the check: a statement numbered from anywhere else (say from $8, as if already shifted) would bind the
+    append's own arguments or the wrong ones of its own, and PostgreSQL might accept it; this raises ValueError
+    instead. `$n` is recognised anywhere in `sql`, so the statement must not hold one inside a string literal.
+    """
+    used = {int(n) for n in _PLACEHOLDER.findall(sql)}
+    if used != set(range(1, count + 1)):
+        raise ValueError(f"a statement run with the append must use exactly $1..${count} for its {count} "
+                         f"arguments, found {sorted(used)}: {sql[:200]}")
+    return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + _INSERT_PARAMS}", sql)
+
 
 async def append(
     conn: asyncpg.Connection, stream_id: str, expected_version: int, events: list[Event], metadata: dict[str, Any],
-    then: tuple[str, list[Any]] | None = None,
+    then: Statement | None = None,
 ) -> list[int]:
     """Append `events` as versions expected_version+1.. of the stream; returns their positions.
 
-    `then` is an optional statement (parameters from $8) run in the same statement as the append, as a
-    data-modifying CTE: the inline projection costs no extra round trip.
+    `then` is an optional statement run in the same statement as the append, as a data-modifying CTE: the inline
+    projection costs no extra round trip. It is numbered from $1 for its own arguments, as if it ran alone; the
+    store renumbers it after the append's parameters (ValueError, before anything is written, when it does not
+    use exactly $1..$len(args)).
     Raises StaleVersion when another transaction already wrote one of those versions.
     """
     versions = list(range(expected_version + 1, expected_version + 1 + len(events)))
     sql, extra = (_INSERT, [])
     if then:
-        sql = f"WITH appended AS ({_INSERT}), projected AS ({then[0]}) SELECT position FROM appended"
+        projected = _after_append(then[0], len(then[1]))
+        sql = f"WITH appended AS ({_INSERT}), projected AS ({projected}) SELECT position FROM appended"
         extra = then[1]
     try:
         rows = await conn.fetch(

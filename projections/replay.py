@@ -71,7 +71,10 @@ _COPY_FOLDERS: dict[str, type[TaskFolder | AuditFolder]] = {"tasks": TaskFolder,
 def _folder(model: ReadModel, shadows: tuple[str, ...]) -> TaskFolder | AuditFolder | ProjectorFolder:
     if model.name in _COPY_FOLDERS:
         return _COPY_FOLDERS[model.name](shadows)
-    return ProjectorFolder(model.projector(*shadows))
+    projector = model.projector(*shadows)
+    if isinstance(projector, AuditTrail):
+        raise TypeError(f"{model.name}: the audit trail is loaded by COPY, not through a stream projector")
+    return ProjectorFolder(projector)
 
 
 async def _drop(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
@@ -189,12 +192,11 @@ async def _apply_late(conn: asyncpg.Connection, model: ReadModel, shadows: tuple
         fresh = [e.event() for e in group if e.version > version]
         if not fresh:
             continue
-        for event in fresh:
-            doc = evolve(doc, event)
+        for change in fresh:
+            doc = evolve(doc, change)
         await projector.project(conn, stream_id, version + len(fresh), doc)
-        project_events = getattr(projector, "project_events", None)
-        if doc is not None and project_events is not None:
-            await project_events(conn, stream_id, version, fresh)
+        if doc is not None:
+            await projector.project_events(conn, stream_id, version, fresh)
 
 
 async def _catch_up(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...], snapshot: str) -> str:

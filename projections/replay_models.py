@@ -38,7 +38,7 @@ class ReadModel:
     name: str
     tables: tuple[str, ...]
     families: tuple[str, ...]
-    projector: Callable[..., Any]
+    projector: Callable[..., StateStore | AuditTrail]
     checkpoint: str | None = None  # the subscriber whose checkpoint must follow a swap
 
 
@@ -243,9 +243,8 @@ class ProjectorFolder(_StreamFolder):
         """Write the ended streams' rows through the projector."""
         for stream_id, version, doc, events in self.ended:
             await self.projector.project(conn, stream_id, version, doc)
-            # `project_events`: the optional second half of an inline projector (see CommandSession.save). A
-            # stream that ended (deleted queue) has no rows left; its entry events must not write any.
-            project_events = getattr(self.projector, "project_events", None)
-            if doc is not None and project_events is not None:
-                await project_events(conn, stream_id, 0, events)
+            # `project_events`: the second half of an inline projector (see CommandSession.save). A stream that
+            # ended (deleted queue) has no rows left; its entry events must not write any.
+            if doc is not None:
+                await self.projector.project_events(conn, stream_id, 0, events)
         self.ended.clear()
