@@ -49,7 +49,7 @@ READ_MODELS: dict[str, ReadModel] = {
     "audit": ReadModel("audit", ("task_audit", "audit_task_state"), ("tasks",), AuditTrail, checkpoint="audit"),
 }
 
-# type name -> (kind, current schema version); filled on first sight (other modules register event types late).
+# type name -> (kind, current schema version); filled on first sight of each type.
 _KINDS: dict[str, tuple[int, int]] = {}
 _CHANGED, _CREATED, _OTHER = 0, 1, 2
 _NONE: dict[str, Any] = {}
