@@ -115,7 +115,8 @@ def fold_task(doc: dict[str, Any] | None, type_name: str, schema_version: int, d
             unset_path(doc, path)
         return doc
     if kind == _CREATED and owned:
-        return data["task"]
+        task: dict[str, Any] = data["task"]  # `TaskCreated.task`: a JSON object
+        return task
     return evolve(doc, REGISTRY[type_name].model_validate(upcast(type_name, schema_version, data)))
 
 
