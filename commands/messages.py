@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -53,12 +53,3 @@ class DeleteTask:
 @dataclass(frozen=True)
 class PingTask:
     task: str
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    """Facts a decision needs beyond the task itself, loaded by the handler before deciding."""
-
-    live_worker: bool = False
-    published_children: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
