@@ -30,7 +30,7 @@ $(LINT_TREE)/taskstream: $(STAMP)
 
 lint: $(STAMP) $(LINT_TREE)/taskstream
 	$(BIN)/ruff check .
-	MYPYPATH=$(LINT_TREE) $(BIN)/mypy -p taskstream.commands -p taskstream.schemas
+	MYPYPATH=$(LINT_TREE) $(BIN)/mypy -p taskstream.commands -p taskstream.schemas -p taskstream.projections
 	PYTHONPATH=$(LINT_TREE) $(BIN)/lint-imports
 
 # The wheel as a user installs it: built, installed into a bare virtual environment, `--help`, and a short serve.

@@ -8,15 +8,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
-import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 import asyncpg
 import jwt
 
+from taskstream.commands.accounts import active_key, verify_secret
 from taskstream.commands.session import Actor
 from taskstream.schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
 from taskstream.schemas.errors import ApiError
@@ -26,28 +26,11 @@ DEFAULT_TOKEN_SECONDS = 30 * 24 * 3600
 MAX_TOKEN_SECONDS = 31536000
 
 
-def hash_secret(secret: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def verify_secret(secret: str, stored: str) -> bool:
-    _, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-def generate_key_pair() -> tuple[str, str]:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    access_key = "".join(secrets.choice(alphabet) for _ in range(30))
-    return access_key, secrets.token_urlsafe(45)[:60]
-
-
 class Authenticator:
-    def __init__(self, pool: asyncpg.Pool, token_secret: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, token_secret: str, clock: Callable[[], float] = time.time) -> None:
         self.pool = pool
         self.token_secret = token_secret
+        self.clock = clock  # seconds since the epoch: the tokens' `iat` and `exp`
         self._cache: dict[str, tuple[bytes, Actor, float]] = {}
 
     async def authenticate(self, authorization: str | None, cookie_token: str | None) -> Actor:
@@ -74,23 +57,16 @@ class Authenticator:
         cached = self._cache.get(access_key)
         if cached and cached[0] == fingerprint and cached[2] > time.monotonic():
             return cached[1]
-        row = await self.pool.fetchrow(
-            """SELECT c.secret_hash, u.id AS user_id, u.name AS user_name, u.role, co.id AS company,
-                      co.name AS company_name
-               FROM credentials c JOIN users u ON u.id = c.user_id JOIN companies co ON co.id = u.company
-               WHERE c.access_key = $1 AND c.revoked IS NULL""",
-            access_key,
-        )
-        if row is None or not verify_secret(secret, row["secret_hash"]):
+        found = await active_key(self.pool, access_key)
+        if found is None or not verify_secret(secret, found[0]):
             raise ApiError(401, 22, "failed to locate provided credentials")
-        actor = Actor(company=row["company"], user=row["user_id"], user_name=row["user_name"], role=row["role"],
-                      company_name=row["company_name"])
+        actor = found[1]
         self._cache[access_key] = (fingerprint, actor, time.monotonic() + CACHE_SECONDS)
         return actor
 
     def issue_token(self, actor: Actor, expiration_sec: int | None = None) -> str:
         lifetime = min(expiration_sec or DEFAULT_TOKEN_SECONDS, MAX_TOKEN_SECONDS)
-        now = int(time.time())
+        now = int(self.clock())
         claims: dict[str, Any] = {
             "identity": {k: v for k, v in asdict(actor).items()},
             "iat": now, "exp": now + lifetime, "auth_type": "Bearer", "env": "<unknown>",

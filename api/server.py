@@ -8,7 +8,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from taskstream.api.auth import Authenticator
 from taskstream.api.context import AppContext
-from taskstream.api.database import bootstrap, create_pool
+from taskstream.api.database import create_pool
+from taskstream.commands.accounts import bootstrap, token_secret
 from taskstream.schemas.contract import load_contract
 
 
@@ -23,8 +24,7 @@ def context_factory(database_url: str, kafka_bootstrap: str | None = None
         pool = await create_pool(database_url)
         background = []
         try:
-            token_secret = await pool.fetchval("SELECT value FROM settings WHERE key = 'token_secret'")
-            ctx = AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, token_secret))
+            ctx = AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, await token_secret(pool)))
             background = start_background(pool, ctx.stores, database_url, kafka_bootstrap)
             yield ctx
         finally:

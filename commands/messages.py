@@ -57,15 +57,6 @@ class PingTask:
 
 
 @dataclass(frozen=True)
-class TaskContext:
-    """Facts a decision needs beyond the task itself, loaded by the handler before deciding."""
-
-    live_worker: bool = False
-    published_children: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ArchiveTask:
     """Dequeue the task if it is queued, then tag it `archived`."""
 

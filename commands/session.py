@@ -44,9 +44,9 @@ class Stream:
 class StateStore(Protocol):
     """The inline projector of a stream type: loads current state and writes the read model (projections/).
 
-    `table` is the read model's table (with `id`, `doc`, `version`). A store may also offer
-    `projection_statement(stream_id, version, doc) -> (sql, args)`: a statement whose parameters start at $8,
-    which `commands.store.append` runs together with the append.
+    `table` is the read model's table (with `id`, `doc`, `version`). `load` and `project` are required; the two
+    hooks below have defaults, so a read model that subclasses this protocol declares only what it uses. Replay
+    drives the same methods over shadow tables.
     """
 
     table: str
@@ -56,6 +56,21 @@ class StateStore(Protocol):
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None
     ) -> None: ...
+
+    def projection_statement(
+        self, stream_id: str, version: int, doc: dict[str, Any] | None
+    ) -> store.Statement | None:
+        """What `project` writes, as one statement numbered from $1 that `commands.store.append` runs together
+        with the append (one round trip instead of two); None (the default) to have `project` run after it."""
+        return None
+
+    async def project_events(
+        self, conn: asyncpg.Connection, stream_id: str, from_version: int, events: list[Event]
+    ) -> None:
+        """Follow the events themselves, after `project` (a queue's entries: one row per entry event, where
+        rewriting the list from the folded document would make every enqueue O(queue length)); `from_version` is
+        the stream's version before them. Default: nothing."""
+        return None  # a body of its own: a docstring alone would make the hook abstract for explicit subclasses
 
 
 @dataclass
@@ -97,20 +112,14 @@ class CommandSession:
         version = stream.version + len(events)
         projector = self.stores[kind]
         merged_metadata = {**self.metadata, **(metadata or {})}
-        statement = getattr(projector, "projection_statement", None)
+        statement = projector.projection_statement(stream.id, version, doc)
         if statement is not None:
             # One round trip: the append and the read-model write in one statement.
-            await store.append(self.conn, stream.id, stream.version, events, merged_metadata,
-                               then=statement(stream.id, version, doc))
+            await store.append(self.conn, stream.id, stream.version, events, merged_metadata, then=statement)
         else:
             await store.append(self.conn, stream.id, stream.version, events, merged_metadata)
             await projector.project(self.conn, stream.id, version, doc)
-        # Optional: a store that also follows the events themselves defines `project_events(conn, stream_id,
-        # from_version, events)` (a queue's entries: one row per entry event, where rewriting the list from the
-        # folded document would make every enqueue O(queue length)). Replay must call it too.
-        project_events = getattr(projector, "project_events", None)
-        if project_events is not None:
-            await project_events(self.conn, stream.id, stream.version, events)
+        await projector.project_events(self.conn, stream.id, stream.version, events)
         self.appended.append((stream.id, events))
         return Stream(stream.id, doc, version)
 

@@ -1,4 +1,5 @@
-"""The event store: the only code that inserts into the log.
+"""The event store: the only code that inserts into the log or reads it (subscribers, the relay, replay and queue
+consumers read through the functions here and never compute positions or horizons themselves).
 
 Appends are guarded twice: the handler holds a per-stream advisory lock while it decides (so commands on one task
 are serialised and always decide on the latest version), and `UNIQUE (stream_id, version)` rejects any append whose
@@ -16,21 +17,26 @@ the reader used, hence above every txid it has read. Nothing is ever skipped, an
 Per-task order under (txid, position): a transaction gets its txid at its first write. Handlers take the stream's
 advisory lock (which assigns no txid) and read the state before writing anything, so the transaction appending
 version n+1 got its txid after the one appending version n committed: its txid is larger. Nothing in a command
-transaction may write before the stream lock is held (see `TaskSession`).
+transaction may write before the stream lock is held (see `CommandSession.load`).
 
 A long-open transaction holds the horizon back: readers wait for it (they never skip past it).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
+import orjson
 
 from taskstream.schemas.events import Event, load_event
 
@@ -79,25 +85,48 @@ SELECT $1, v, e, t, s, d::jsonb, $7::jsonb
 FROM unnest($2::int[], $3::uuid[], $4::text[], $5::int[], $6::text[]) AS x(v, e, t, s, d)
 RETURNING position
 """
+_INSERT_PARAMS = 7  # $1..$7 above; a statement run with the append is renumbered to follow them
 
 _COLUMNS = "position, txid::text::bigint AS txid, stream_id, version, event_id, type, schema_version, data, " \
     "metadata, recorded"
 
+# A statement and its arguments, numbered from $1 as if run alone (see `append`).
+Statement = tuple[str, list[Any]]
+_PLACEHOLDER = re.compile(r"\$([0-9]+)")
+
+
+@functools.lru_cache(maxsize=256)
+def _after_append(sql: str, count: int) -> str:
+    """`sql`, which must use exactly the parameters $1..$count, renumbered to follow the append's own.
+
+    Why the check: a statement numbered from anywhere else (say from $8, as if already shifted) would bind the
+    append's own arguments or the wrong ones of its own, and PostgreSQL might accept it; this raises ValueError
+    instead. `$n` is recognised anywhere in `sql`, so the statement must not hold one inside a string literal.
+    """
+    used = {int(n) for n in _PLACEHOLDER.findall(sql)}
+    if used != set(range(1, count + 1)):
+        raise ValueError(f"a statement run with the append must use exactly $1..${count} for its {count} "
+                         f"arguments, found {sorted(used)}: {sql[:200]}")
+    return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + _INSERT_PARAMS}", sql)
+
 
 async def append(
     conn: asyncpg.Connection, stream_id: str, expected_version: int, events: list[Event], metadata: dict[str, Any],
-    then: tuple[str, list[Any]] | None = None,
+    then: Statement | None = None,
 ) -> list[int]:
     """Append `events` as versions expected_version+1.. of the stream; returns their positions.
 
-    `then` is an optional statement (parameters from $8) run in the same statement as the append, as a
-    data-modifying CTE: the inline projection costs no extra round trip.
+    `then` is an optional statement run in the same statement as the append, as a data-modifying CTE: the inline
+    projection costs no extra round trip. It is numbered from $1 for its own arguments, as if it ran alone; the
+    store renumbers it after the append's parameters (ValueError, before anything is written, when it does not
+    use exactly $1..$len(args)).
     Raises StaleVersion when another transaction already wrote one of those versions.
     """
     versions = list(range(expected_version + 1, expected_version + 1 + len(events)))
     sql, extra = (_INSERT, [])
     if then:
-        sql = f"WITH appended AS ({_INSERT}), projected AS ({then[0]}) SELECT position FROM appended"
+        projected = _after_append(then[0], len(then[1]))
+        sql = f"WITH appended AS ({_INSERT}), projected AS ({projected}) SELECT position FROM appended"
         extra = then[1]
     try:
         rows = await conn.fetch(
@@ -159,3 +188,89 @@ async def head_position(conn: asyncpg.Connection) -> int:
 async def stream_exists(conn: asyncpg.Connection, stream_id: str) -> bool:
     """Whether the log holds any event of the stream (also after the stream ended, e.g. a deleted queue)."""
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", stream_id))
+
+
+async def latest_readable(conn: asyncpg.Connection) -> LogPosition | None:
+    """The position of the last event a reader can read now (None while none is readable): a reader that starts
+    there reads every event that becomes readable later, and none of those before it."""
+    row = await conn.fetchrow(
+        """SELECT txid::text::bigint AS txid, position FROM events
+        WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid DESC, position DESC LIMIT 1""")
+    return None if row is None else LogPosition(row["txid"], row["position"])
+
+
+_MAX_POSITION = 2**63 - 1
+
+
+async def horizon(conn: asyncpg.Connection) -> LogPosition:
+    """The highest position below every transaction still running: each event at or below it has committed (or
+    never will), and no event at or below it can appear later. A checkpoint moved here resumes past all of them."""
+    xmin = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return LogPosition(int(xmin) - 1, _MAX_POSITION)
+
+
+# Bulk reads (replay). What each row holds: "fold" rows are positional (stream_id, version, type, schema_version,
+# data as JSON text), what a fold needs and no more; "full" rows carry every field of `RecordedEvent` (data and
+# metadata as JSON text, see `recorded_from_text`).
+RowShape = Literal["fold", "full"]
+_SHAPES: dict[RowShape, str] = {
+    "fold": "stream_id, version, type, schema_version, data::text AS data",
+    "full": "position, txid::text::bigint AS txid, stream_id, version, event_id, type, schema_version, "
+            "data::text AS data, metadata::text AS metadata, recorded",
+}
+_OF_TYPES = "type = ANY($1) AND ($2::bigint IS NULL OR position <= $2)"
+
+
+def recorded_from_text(row: Any) -> RecordedEvent:
+    """A "full" row as a `RecordedEvent` (its JSON text parsed by orjson: the bulk readers' decoder)."""
+    return RecordedEvent(
+        position=row["position"], txid=row["txid"], stream_id=row["stream_id"], version=row["version"],
+        event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
+        data=orjson.loads(row["data"]), metadata=orjson.loads(row["metadata"]), recorded=row["recorded"])
+
+
+@dataclass(frozen=True)
+class LogSnapshot:
+    """The log as one REPEATABLE READ snapshot sees it (`snapshot_of_log`); `snapshot` names it for
+    `read_unseen`."""
+
+    conn: asyncpg.Connection
+    snapshot: str
+
+    async def count(self, types: list[str], up_to_position: int | None = None) -> int:
+        """How many events of `types` (at or below `up_to_position`) the snapshot holds: a full scan."""
+        return int(await self.conn.fetchval(f"SELECT count(*) FROM events WHERE {_OF_TYPES}", types, up_to_position))
+
+    async def cursor(self, types: list[str], shape: RowShape,
+                     up_to_position: int | None = None) -> asyncpg.cursor.Cursor:
+        """A server-side cursor over the snapshot's events of `types`, in (stream_id, version) order, rows of
+        `shape`: memory holds what the caller fetches, whatever the size of the log."""
+        # Served by the (stream_id, version) unique index: a cursor is planned for fast start, so no sort.
+        return await self.conn.cursor(
+            f"SELECT {_SHAPES[shape]} FROM events WHERE {_OF_TYPES} ORDER BY stream_id, version",
+            types, up_to_position)
+
+
+@asynccontextmanager
+async def snapshot_of_log(conn: asyncpg.Connection) -> AsyncIterator[LogSnapshot]:
+    """A read-only REPEATABLE READ transaction on `conn` for the duration of the block: every read through the
+    `LogSnapshot` sees the same committed events, and `read_unseen` later finds exactly the ones it missed."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        yield LogSnapshot(conn, await current_snapshot(conn))
+
+
+async def current_snapshot(conn: asyncpg.Connection) -> str:
+    """The current transaction's snapshot (text form of `pg_snapshot`), for a later `read_unseen`."""
+    return str(await conn.fetchval("SELECT pg_current_snapshot()::text"))
+
+
+async def read_unseen(conn: asyncpg.Connection, snapshot: str, types: list[str]) -> list[RecordedEvent]:
+    """Committed events of `types` that `snapshot` did not see (as of the caller's snapshot), in (stream_id,
+    version) order. Only transactions at or above the snapshot's xmin can be unseen: the index on (txid, position)
+    serves the scan."""
+    rows = await conn.fetch(
+        f"""SELECT {_SHAPES["full"]} FROM events
+        WHERE txid >= pg_snapshot_xmin($1::text::pg_snapshot)
+          AND NOT pg_visible_in_snapshot(txid, $1::text::pg_snapshot) AND type = ANY($2)
+        ORDER BY stream_id, version""", snapshot, types)
+    return [recorded_from_text(r) for r in rows]

@@ -41,7 +41,7 @@ from taskstream.commands.handlers import queues
 from taskstream.commands.handlers.context import Caller, CommandContext
 from taskstream.commands.messages import ClaimTask
 from taskstream.commands.session import Actor
-from taskstream.commands.store import LogPosition, RecordedEvent
+from taskstream.commands.store import RecordedEvent, latest_readable
 from taskstream.projections.inline import command_context
 from taskstream.projections.kafka_codec import TOPIC_PREFIX
 from taskstream.projections.subscription import KafkaSubscription, LogSubscription, save_checkpoint
@@ -89,11 +89,9 @@ async def _start_at_present(pool: asyncpg.Pool, name: str) -> None:
         if await conn.fetchval("INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true",
                                name) is None:
             return  # not new: resume from its checkpoint
-        last = await conn.fetchrow(
-            """SELECT txid::text::bigint AS txid, position FROM events
-            WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid DESC, position DESC LIMIT 1""")
+        last = await latest_readable(conn)
         if last is not None:
-            await save_checkpoint(conn, name, LogPosition(last["txid"], last["position"]))
+            await save_checkpoint(conn, name, last)
 
 
 class QueueConsumer:

@@ -30,25 +30,29 @@ import asyncpg
 from tqdm import tqdm
 
 from taskstream.commands.evolve import evolve
-from taskstream.commands.store import LogPosition, RecordedEvent, stream_lock_key
+from taskstream.commands.store import (
+    RecordedEvent,
+    current_snapshot,
+    horizon,
+    read_unseen,
+    snapshot_of_log,
+    stream_lock_key,
+)
 from taskstream.projections.audit import AuditTrail
 from taskstream.projections.kafka_codec import types_of
 from taskstream.projections.replay_models import (
-    FULL_COLUMNS,
     READ_MODELS,
     AuditFolder,
     ProjectorFolder,
     ReadModel,
     Rows,
     TaskFolder,
-    _recorded,
 )
 from taskstream.projections.replay_tables import INDEX_DEF, build_indexes, create_shadows
 from taskstream.projections.subscription import load_checkpoint, save_checkpoint
 
 FETCH = 5_000  # events per cursor fetch (larger chunks measured slower to decode: cache misses)
 COPY_ROWS = 10_000  # rows per COPY
-_MAX_POSITION = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,10 @@ _COPY_FOLDERS: dict[str, type[TaskFolder | AuditFolder]] = {"tasks": TaskFolder,
 def _folder(model: ReadModel, shadows: tuple[str, ...]) -> TaskFolder | AuditFolder | ProjectorFolder:
     if model.name in _COPY_FOLDERS:
         return _COPY_FOLDERS[model.name](shadows)
-    return ProjectorFolder(model.projector(*shadows))
+    projector = model.projector(*shadows)
+    if isinstance(projector, AuditTrail):
+        raise TypeError(f"{model.name}: the audit trail is loaded by COPY, not through a stream projector")
+    return ProjectorFolder(projector)
 
 
 async def _drop(conn: asyncpg.Connection, tables: tuple[str, ...]) -> None:
@@ -109,7 +116,7 @@ class _Writer:
 class _Reader:
     """Fetches the cursor's next chunk while Python folds the current one (one FETCH in flight)."""
 
-    def __init__(self, cursor: asyncpg.cursor.Cursor) -> None:  # type: ignore[type-arg]
+    def __init__(self, cursor: asyncpg.cursor.Cursor) -> None:
         self.cursor = cursor
         self.ahead: asyncio.Task[list[Any]] | None = None
 
@@ -131,15 +138,11 @@ async def _bulk(read: asyncpg.Connection, write: asyncpg.Connection, model: Read
     """Fold every event of snapshot S0 into the shadows; returns (S0, events read). Memory: two fetched
     chunks, the COPY chunk being filled and the one in flight."""
     folder = _folder(model, shadows)
-    where = "type = ANY($1) AND ($2::bigint IS NULL OR position <= $2)"
-    args = (types_of(model.families), to_position)
-    async with read.transaction(isolation="repeatable_read", readonly=True):
-        snapshot = await read.fetchval("SELECT pg_current_snapshot()::text")
+    types = types_of(model.families)
+    async with snapshot_of_log(read) as log:
         # The count (a full scan) only feeds the progress bar.
-        total = await read.fetchval(f"SELECT count(*) FROM events WHERE {where}", *args) if progress else None
-        # Served by the (stream_id, version) unique index: a cursor is planned for fast start, so no sort.
-        reader = _Reader(await read.cursor(
-            f"SELECT {folder.columns} FROM events WHERE {where} ORDER BY stream_id, version", *args))
+        total = await log.count(types, to_position) if progress else None
+        reader = _Reader(await log.cursor(types, folder.shape, to_position))
         bar = tqdm(total=total, unit="ev", unit_scale=True, desc=f"replay {model.name}", file=sys.stderr,
                    disable=not progress)
         rows: Rows = {}
@@ -161,7 +164,7 @@ async def _bulk(read: asyncpg.Connection, write: asyncpg.Connection, model: Read
         finally:
             await reader.abandon()
             await writer.abandon()
-    return snapshot, count
+    return log.snapshot, count
 
 
 async def _drain(write: asyncpg.Connection, folder: Any) -> None:
@@ -172,12 +175,7 @@ async def _drain(write: asyncpg.Connection, folder: Any) -> None:
 
 async def _late_events(conn: asyncpg.Connection, model: ReadModel, snapshot: str) -> list[RecordedEvent]:
     """Committed events of the model that `snapshot` did not see, in (stream, version) order."""
-    rows = await conn.fetch(
-        f"""SELECT {FULL_COLUMNS} FROM events
-        WHERE txid >= pg_snapshot_xmin($1::text::pg_snapshot)
-          AND NOT pg_visible_in_snapshot(txid, $1::text::pg_snapshot) AND type = ANY($2)
-        ORDER BY stream_id, version""", snapshot, types_of(model.families))
-    return [_recorded(r) for r in rows]
+    return await read_unseen(conn, snapshot, types_of(model.families))
 
 
 async def _apply_late(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...],
@@ -194,20 +192,19 @@ async def _apply_late(conn: asyncpg.Connection, model: ReadModel, shadows: tuple
         fresh = [e.event() for e in group if e.version > version]
         if not fresh:
             continue
-        for event in fresh:
-            doc = evolve(doc, event)
+        for change in fresh:
+            doc = evolve(doc, change)
         await projector.project(conn, stream_id, version + len(fresh), doc)
-        project_events = getattr(projector, "project_events", None)
-        if doc is not None and project_events is not None:
-            await project_events(conn, stream_id, version, fresh)
+        if doc is not None:
+            await projector.project_events(conn, stream_id, version, fresh)
 
 
 async def _catch_up(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...], snapshot: str) -> str:
     """Apply what `snapshot` missed, without blocking writers; returns the snapshot this pass saw."""
     async with conn.transaction(isolation="repeatable_read"):
-        seen = await conn.fetchval("SELECT pg_current_snapshot()::text")
+        seen = await current_snapshot(conn)
         await _apply_late(conn, model, shadows, await _late_events(conn, model, snapshot))
-    return str(seen)
+    return seen
 
 
 async def _index_renames(conn: asyncpg.Connection, live: str, shadow: str) -> list[tuple[str, str]]:
@@ -226,9 +223,8 @@ async def _index_renames(conn: asyncpg.Connection, live: str, shadow: str) -> li
 async def _advance_checkpoint(conn: asyncpg.Connection, name: str) -> None:
     """Every transaction below the current horizon is in the swapped-in tables: the subscriber resumes there
     (events above it that are in the tables too are skipped by the subscriber's per-stream versions)."""
-    xmin = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
     current = await load_checkpoint(conn, name)
-    await save_checkpoint(conn, name, max(current, LogPosition(xmin - 1, _MAX_POSITION)))
+    await save_checkpoint(conn, name, max(current, await horizon(conn)))
 
 
 async def _swap(conn: asyncpg.Connection, model: ReadModel, shadows: tuple[str, ...], snapshot: str) -> None:

@@ -20,7 +20,7 @@ import orjson
 
 from taskstream.commands.evolve import evolve, set_path, unset_path
 from taskstream.commands.session import StateStore
-from taskstream.commands.store import RecordedEvent
+from taskstream.commands.store import RowShape, recorded_from_text
 from taskstream.projections.audit import AUDIT_COLUMNS, STATE_COLUMNS, AuditTrail, audit_entry
 from taskstream.projections.project_read_model import ProjectReadModel
 from taskstream.projections.queue_read_model import QueueReadModel
@@ -38,7 +38,7 @@ class ReadModel:
     name: str
     tables: tuple[str, ...]
     families: tuple[str, ...]
-    projector: Callable[..., Any]
+    projector: Callable[..., StateStore | AuditTrail]
     checkpoint: str | None = None  # the subscriber whose checkpoint must follow a swap
 
 
@@ -49,18 +49,7 @@ READ_MODELS: dict[str, ReadModel] = {
     "audit": ReadModel("audit", ("task_audit", "audit_task_state"), ("tasks",), AuditTrail, checkpoint="audit"),
 }
 
-FULL_COLUMNS = "position, txid::text::bigint AS txid, stream_id, version, event_id, type, schema_version, " \
-    "data::text AS data, metadata::text AS metadata, recorded"
-
-
-def _recorded(row: Any) -> RecordedEvent:
-    return RecordedEvent(
-        position=row["position"], txid=row["txid"], stream_id=row["stream_id"], version=row["version"],
-        event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-        data=orjson.loads(row["data"]), metadata=orjson.loads(row["metadata"]), recorded=row["recorded"])
-
-
-# type name -> (kind, current schema version); filled on first sight (other modules register event types late).
+# type name -> (kind, current schema version); filled on first sight of each type.
 _KINDS: dict[str, tuple[int, int]] = {}
 _CHANGED, _CREATED, _OTHER = 0, 1, 2
 _NONE: dict[str, Any] = {}
@@ -126,7 +115,8 @@ def fold_task(doc: dict[str, Any] | None, type_name: str, schema_version: int, d
             unset_path(doc, path)
         return doc
     if kind == _CREATED and owned:
-        return data["task"]
+        task: dict[str, Any] = data["task"]  # `TaskCreated.task`: a JSON object
+        return task
     return evolve(doc, REGISTRY[type_name].model_validate(upcast(type_name, schema_version, data)))
 
 
@@ -141,7 +131,7 @@ def _dumps(doc: dict[str, Any]) -> str:
 class _StreamFolder:
     """Folds batches of (stream_id, version, ...) rows in (stream_id, version) order, one stream at a time."""
 
-    columns = FULL_COLUMNS
+    shape: RowShape = "full"
     copy_columns: dict[str, tuple[str, ...]]
 
     def __init__(self) -> None:
@@ -175,7 +165,7 @@ class TaskFolder(_StreamFolder):
     """Task rows for COPY: the fast fold, one row per live task."""
 
     # Positional: `feed` unpacks each row in this order.
-    columns = "stream_id, version, type, schema_version, data::text AS data"
+    shape: RowShape = "fold"
 
     def __init__(self, tables: tuple[str, ...]) -> None:
         super().__init__()
@@ -214,7 +204,7 @@ class AuditFolder(_StreamFolder):
         self.pending: list[tuple[Any, ...]] = []
 
     def add(self, row: Any) -> None:
-        entry, self.doc = audit_entry(_recorded(row), self.doc)
+        entry, self.doc = audit_entry(recorded_from_text(row), self.doc)
         self.company = entry[4]
         self.pending.append(entry)
 
@@ -229,7 +219,7 @@ class ProjectorFolder(_StreamFolder):
     """Any inline projector (projects, queues): fold with evolve; `drain` has the projector write the rows of the
     streams that ended (at most one batch of them in memory)."""
 
-    columns = "stream_id, version, type, schema_version, data::text AS data"
+    shape: RowShape = "fold"
     copy_columns: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, projector: StateStore) -> None:
@@ -254,9 +244,8 @@ class ProjectorFolder(_StreamFolder):
         """Write the ended streams' rows through the projector."""
         for stream_id, version, doc, events in self.ended:
             await self.projector.project(conn, stream_id, version, doc)
-            # `project_events`: the optional second half of an inline projector (see CommandSession.save). A
-            # stream that ended (deleted queue) has no rows left; its entry events must not write any.
-            project_events = getattr(self.projector, "project_events", None)
-            if doc is not None and project_events is not None:
-                await project_events(conn, stream_id, 0, events)
+            # `project_events`: the second half of an inline projector (see CommandSession.save). A stream that
+            # ended (deleted queue) has no rows left; its entry events must not write any.
+            if doc is not None:
+                await self.projector.project_events(conn, stream_id, 0, events)
         self.ended.clear()

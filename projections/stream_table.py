@@ -7,9 +7,12 @@ from typing import Any
 
 import asyncpg
 
+from taskstream.commands.session import StateStore
 
-class StreamTable:
-    """The base of the inline projectors: `table` holds (id, doc, version, ...) per stream."""
+
+class StreamTable(StateStore):
+    """The base of the inline projectors: `table` holds (id, doc, version, ...) per stream. The hooks
+    `projection_statement` and `project_events` keep `StateStore`'s defaults unless a read model declares them."""
 
     def __init__(self, table: str) -> None:
         self.table = table

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from taskstream.commands.handlers.context import Reader
+from taskstream.commands.store import Statement
 from taskstream.projections.stream_table import StreamTable
 
 _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
@@ -86,14 +87,12 @@ class TaskReadModel(StreamTable):
             f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
             f"ON CONFLICT (id) DO UPDATE SET {updates}"
         )
-        shifted = ", ".join(f"${i + 7}" for i in range(1, len(_COLUMNS) + 1))
-        self._upsert_from_8 = self._upsert.replace(f"VALUES ({placeholders})", f"VALUES ({shifted})")
 
-    def projection_statement(self, stream_id: str, version: int, doc: dict[str, Any] | None) -> tuple[str, list[Any]]:
-        """The read-model write as one statement with parameters from $8, run together with the append."""
+    def projection_statement(self, stream_id: str, version: int, doc: dict[str, Any] | None) -> Statement:
+        """The read-model write as one statement (the same as `project`'s), run together with the append."""
         if doc is None:
-            return f"DELETE FROM {self.table} WHERE id = $8", [stream_id]
-        return self._upsert_from_8, list(row_values(stream_id, version, doc))
+            return f"DELETE FROM {self.table} WHERE id = $1", [stream_id]
+        return self._upsert, list(row_values(stream_id, version, doc))
 
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None

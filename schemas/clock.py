@@ -14,7 +14,3 @@ def utc_now() -> datetime:
 def iso(moment: datetime) -> str:
     """`2022-01-02T03:04:05+00:00`, with 6 fractional digits only when non-zero."""
     return moment.astimezone(UTC).isoformat()
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -12,18 +12,12 @@ to the current model before it is parsed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-
-class Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    schema_version: ClassVar[int] = 1
-
-    @classmethod
-    def type_name(cls) -> str:
-        return cls.__name__
+# `Event` lives in `event_base` so that the modules of other streams' events subclass it without importing this one
+# (which imports them, to register every type); everything else imports it from here.
+from taskstream.schemas.event_base import Event as Event
+from taskstream.schemas.queue_events import QUEUE_EVENTS
 
 
 class TaskCreated(Event):
@@ -192,17 +186,14 @@ TASK_EVENTS: tuple[type[Event], ...] = (
     ParentDeleted, TaskDeleted, ProjectCreated,
 )
 
-REGISTRY: dict[str, type[Event]] = {cls.type_name(): cls for cls in TASK_EVENTS}
+# Every event type of the log, complete on this module's import: task and project streams' events above, queue
+# streams' in `queue_events` (telemetry is not in the log: it becomes `MetricsReported`; workers write
+# `WorkerReported` to their task's stream).
+REGISTRY: dict[str, type[Event]] = {cls.type_name(): cls for cls in TASK_EVENTS + QUEUE_EVENTS}
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event type, stored schema version) -> function lifting the data one version up.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
-
-
-def register(*classes: type[Event]) -> None:
-    """Add event types of other streams (queues, projects) to the registry."""
-    for cls in classes:
-        REGISTRY[cls.type_name()] = cls
 
 
 def upcast(type_name: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskstream.schemas.events import Event, register
+from taskstream.schemas.event_base import Event
 
 
 class QueueCreated(Event):
@@ -43,4 +43,5 @@ class QueueDeleted(Event):
     force: bool = False
 
 
-register(QueueCreated, TaskQueued, TaskUnqueued, QueueDeleted)
+# Registered by `schemas.events` (this module cannot import it: it imports this one).
+QUEUE_EVENTS: tuple[type[Event], ...] = (QueueCreated, TaskQueued, TaskUnqueued, QueueDeleted)

@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from taskstream.api.app import create_app
-from taskstream.api.auth import Authenticator, generate_key_pair
+from taskstream.api.auth import Authenticator
 from taskstream.api.context import AppContext
-from taskstream.api.database import EmbeddedPostgres, add_credentials, bootstrap, create_pool, create_user, migrate
+from taskstream.api.database import EmbeddedPostgres, create_pool, migrate
+from taskstream.commands.accounts import add_credentials, bootstrap, create_user, generate_key_pair
 from taskstream.schemas.contract import load_contract
 from taskstream.schemas.ids import new_id
 

@@ -88,8 +88,3 @@ def jsonpath_of(parts: list[str]) -> str:
     MongoDB dotted path does (`models.input.model` visits each input model). Passed as a bound parameter."""
     quoted = ".".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in parts)
     return f"lax $.{quoted}[*]"
-
-
-def column_of(name: str) -> str | None:
-    """The read-model column holding a top-level field, if any."""
-    return COLUMNS.get(name) or ARRAY_COLUMNS.get(name)

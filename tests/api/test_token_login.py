@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 
 import httpx
 import jwt
+import pytest
 
+from taskstream.api.context import AppContext
 from tests.conftest import Tenant
 
 
-async def test_bearer_login_mints_a_new_token_honouring_expiration(http: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_bearer_login_mints_a_new_token_honouring_expiration(
+        http: httpx.AsyncClient, tenant: Tenant, ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first token is issued 5 s in the past, so the minted one (now) has a later `iat` and differs from it.
+    monkeypatch.setattr(ctx.auth, "clock", lambda: time.time() - 5)
     first = (await tenant.call("auth.login"))["token"]
+    monkeypatch.undo()
     http.cookies.clear()
-    await asyncio.sleep(1.1)  # a later `iat`, so the minted token differs from the one presented
     response = await http.get("/auth.login", params={"expiration_sec": 600},
                               headers={"Authorization": f"Bearer {first}"})
     http.cookies.clear()

@@ -101,6 +101,35 @@ async def test_g1_stale_expected_version_has_exactly_one_winner(raw_log_pool: as
         assert [e.version for e in await store.read_stream(conn, stream_id)] == [1, 2]
 
 
+
+# --- a statement run with the append ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", [
+    "INSERT INTO projected_here VALUES ($8, $9)",  # numbered as if already shifted past the append's parameters
+    "INSERT INTO projected_here VALUES ($1, $3)",  # a gap: $3 would bind nothing of its own
+    "INSERT INTO projected_here VALUES ($1, $1)",  # an argument left unbound
+])
+async def test_a_statement_numbered_other_than_from_1_is_refused_before_anything_is_written(
+        raw_log_pool: asyncpg.Pool, wrong: str) -> None:
+    stream_id = stream_name("numbering")
+    async with raw_log_pool.acquire() as conn, conn.transaction():
+        await conn.execute("CREATE TEMP TABLE projected_here (id text, n int) ON COMMIT DROP")
+        with pytest.raises(ValueError, match=r"exactly \$1\.\.\$2"):
+            await store.append(conn, stream_id, 0, [TaskUpdated(set={"v": 1})], {}, then=(wrong, [stream_id, 7]))
+        assert await store.read_stream(conn, stream_id) == []
+        assert await conn.fetch("SELECT * FROM projected_here") == []
+
+
+async def test_a_statement_numbered_from_1_binds_its_own_arguments_after_the_append(
+        raw_log_pool: asyncpg.Pool) -> None:
+    stream_id = stream_name("numbered")
+    async with raw_log_pool.acquire() as conn, conn.transaction():
+        await conn.execute("CREATE TEMP TABLE projected_here (id text, n int) ON COMMIT DROP")
+        await store.append(conn, stream_id, 0, [TaskUpdated(set={"v": 1})], {"m": 1},
+                           then=("INSERT INTO projected_here VALUES ($1, $2)", [stream_id, 7]))
+        assert [tuple(r) for r in await conn.fetch("SELECT id, n FROM projected_here")] == [(stream_id, 7)]
+        assert [(e.version, e.metadata) for e in await store.read_stream(conn, stream_id)] == [(1, {"m": 1})]
+
 # --- G3 ---------------------------------------------------------------------------------------------------------
 
 async def test_g3_failed_command_leaves_nothing(ctx: AppContext, tenant: Tenant) -> None:

@@ -9,12 +9,13 @@ an old event unreadable, or fold differently, fails here and needs an upcaster (
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
-import taskstream.api.endpoints  # noqa: F401  (every module that registers event types, so REGISTRY is complete)
 from taskstream.commands.evolve import evolve
 from taskstream.schemas.events import REGISTRY, UPCASTERS, TaskChanged, load_event
 
@@ -68,3 +69,24 @@ def test_an_old_version_without_an_upcaster_is_refused_not_misread(monkeypatch: 
     monkeypatch.setitem(REGISTRY, "ProbeRenamed", ProbeRenamed)
     with pytest.raises(KeyError):
         load_event("ProbeRenamed", 1, {"fields": {"comment": "x"}})
+
+
+_REGISTRY_ON_ITS_OWN = """
+import importlib, json, pkgutil
+from taskstream.schemas.events import REGISTRY
+registered = sorted(REGISTRY)
+import taskstream.schemas as package
+for module in pkgutil.iter_modules(package.__path__):
+    importlib.import_module(f"taskstream.schemas.{module.name}")
+from taskstream.schemas.event_base import Event
+def leaves(cls):
+    return [leaf for sub in cls.__subclasses__() for leaf in leaves(sub)] or [cls]
+print(json.dumps([registered, sorted(cls.type_name() for cls in leaves(Event))]))
+"""
+
+
+def test_importing_the_events_module_alone_registers_every_event_type() -> None:
+    # A fresh interpreter: in this one, other tests' imports could have completed the registry.
+    out = subprocess.run([sys.executable, "-c", _REGISTRY_ON_ITS_OWN], check=True, capture_output=True, text=True)
+    registered, defined = json.loads(out.stdout)
+    assert registered == defined

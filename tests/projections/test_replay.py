@@ -37,10 +37,12 @@ OPS = ("create", "edit", "started", "stopped", "failed", "reset", "enqueue", "de
        "delete", "archive", "hyper", "ping", "stop")
 
 
-async def apply_op(tenant: Tenant, tasks: list[str], queue: str, op: str, pick: int) -> None:
-    """One client call; a rejected one (invalid transition, deleted task) writes nothing and is fine."""
+async def apply_op(tenant: Tenant, tasks: list[str], queue: str, op: str, pick: int,
+                   project: str | None = None) -> None:
+    """One client call; a rejected one (invalid transition, deleted task) writes nothing and is fine. A task created
+    with an odd `pick` goes into `project`, the others into none, so replay rebuilds both kinds of rows."""
     if op == "create" or not tasks:
-        tasks.append(await tenant.create_task(f"g6-{len(tasks)}", project=None if pick % 2 else None))
+        tasks.append(await tenant.create_task(f"g6-{len(tasks)}", project=project if pick % 2 else None))
         return
     task = tasks[pick % len(tasks)]
     body: dict[str, Any] = {"task": task}
@@ -73,9 +75,9 @@ async def _catch_up_audit(ctx: AppContext) -> None:
 async def test_replay_of_every_model_equals_the_live_one(ctx: AppContext, tenant: Tenant, database_url: str) -> None:
     queue = await _queue(tenant)
     tasks: list[str] = []
-    await tenant.call("projects.create", name="g6/nested/project")
+    project = str((await tenant.call("projects.create", name="g6/nested/project"))["id"])
     for i, op in enumerate(OPS * 3):
-        await apply_op(tenant, tasks, queue, op, i * 7)
+        await apply_op(tenant, tasks, queue, op, i * 7, project)
     await _catch_up_audit(ctx)
     before = await _all_tables(ctx)
 
@@ -83,6 +85,8 @@ async def test_replay_of_every_model_equals_the_live_one(ctx: AppContext, tenant
 
     assert [r.swapped for r in results] == [True] * len(MODELS)
     assert await _all_tables(ctx) == before
+    rebuilt = await ctx.pool.fetch("SELECT project FROM tasks WHERE id = ANY($1)", tasks)
+    assert {r["project"] for r in rebuilt} == {project, None}, "tasks in the project and tasks in none"
     assert (await tenant.call("tasks.get_all", id=tasks))["tasks"]
     await apply_op(tenant, tasks, queue, "edit", 1)
     await _catch_up_audit(ctx)
@@ -94,9 +98,11 @@ async def test_random_command_sequences_rebuild_to_the_live_models(
         ctx: AppContext, tenant: Tenant, database_url: str, ops: list[tuple[str, int]]) -> None:
     queue = await _queue(tenant) if not hasattr(tenant, "g6_queue") else tenant.g6_queue  # type: ignore[attr-defined]
     tenant.g6_queue = queue  # type: ignore[attr-defined]
+    if not hasattr(tenant, "g6_project"):
+        tenant.g6_project = (await tenant.call("projects.create", name="g6"))["id"]  # type: ignore[attr-defined]
     tasks: list[str] = []
     for op, pick in ops:
-        await apply_op(tenant, tasks, queue, op, pick)
+        await apply_op(tenant, tasks, queue, op, pick, tenant.g6_project)  # type: ignore[attr-defined]
     before = await _all_tables(ctx)
 
     await replay(database_url, ["tasks", "queues", "projects"], progress=False)

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from taskstream.api.context import AppContext
-from taskstream.api.database import MIGRATIONS
 from taskstream.projections.replay import replay_model
+from taskstream.projections.tables import READ_MIGRATIONS
 from taskstream.projections.task_read_model import params_of
 from tests.conftest import Tenant
 
@@ -43,7 +43,7 @@ async def test_params_holds_the_hyperparameter_values_the_projector_wrote(ctx: A
 
 
 async def test_the_migration_backfill_computes_what_the_projector_writes(ctx: AppContext) -> None:
-    backfill = (MIGRATIONS / "008_listing.sql").read_text().split("UPDATE tasks SET params = ", 1)[1]
+    backfill = (READ_MIGRATIONS / "008_listing.sql").read_text().split("UPDATE tasks SET params = ", 1)[1]
     async with ctx.pool.acquire() as conn, conn.transaction():
         await conn.execute("CREATE TEMP TABLE backfill_check (n int, doc jsonb, params jsonb) ON COMMIT DROP")
         for n, doc in enumerate(_ODD_DOCS):

@@ -1,3 +1,7 @@
+-- Migration 001, the write side's part: the log, idempotency records and accounts. Its read side's part (the
+-- subscribers' checkpoints) is projections/migrations/001_event_log.sql; `commands.migrate` runs both parts in one
+-- transaction and records the name once, as when they were one file.
+
 -- The append-only event log (see commands/store.py for why each row records its transaction id).
 CREATE TABLE events (
     position bigserial PRIMARY KEY,
@@ -22,14 +26,6 @@ CREATE TABLE idempotency_keys (
     response jsonb NOT NULL,
     recorded timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (company, key)
-);
-
--- Where each subscriber stands in the log, written in the same transaction as the subscriber's own writes.
-CREATE TABLE checkpoints (
-    name text PRIMARY KEY,
-    txid xid8 NOT NULL DEFAULT '0',
-    position bigint NOT NULL DEFAULT 0,
-    updated timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE companies (
