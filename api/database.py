@@ -47,11 +47,14 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     return await apply_migrations(conn, MIGRATION_FOLDERS)
 
 
-async def init_connection(conn: asyncpg.Connection) -> None:
-    """Per-connection settings: bound any query (a client regex must not hang the database)."""
-    await conn.execute("SET statement_timeout = '30s'")
+# Every statement is bounded (a client's regex or a runaway query must not hold a connection for ever). Why a
+# server setting of the connection and not a `SET` after connecting: asyncpg runs `RESET ALL` when a connection
+# goes back to the pool, which drops a `SET` after the first use; a setting sent at connection start-up is the
+# session's default, and RESET returns to it.
+SERVER_SETTINGS = {"statement_timeout": "30s"}
 
 
 async def create_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
-    return await asyncpg.create_pool(url, min_size=2, max_size=int(os.environ.get("TASKSTREAM_POOL_SIZE", "16")),
-                                     init=init_connection, **kwargs)
+    options: dict[str, Any] = {"min_size": 2, "max_size": int(os.environ.get("TASKSTREAM_POOL_SIZE", "16")),
+                               "server_settings": SERVER_SETTINGS, **kwargs}
+    return await asyncpg.create_pool(url, **options)
