@@ -23,6 +23,10 @@ _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "pa
             "started", "last_iteration", "active_duration", "params")
 
 
+# A task of company $2: its own, or one it made public (public tasks have company '' and keep the origin).
+_OWNED_BY_2 = "(company = $2 OR (company = '' AND doc->>'company_origin' = $2))"
+
+
 def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -123,12 +127,14 @@ class TaskTableLookups:
         return int(await db.fetchval("SELECT count(*) FROM tasks WHERE id = ANY($1::text[]) AND company = $2",
                                      task_ids, company))
 
-    async def published_children(self, db: Reader, task_id: str) -> int:
+    async def published_children(self, db: Reader, task_id: str, company: str) -> int:
         return int(await db.fetchval(
-            "SELECT count(*) FROM tasks WHERE parent = $1 AND status = 'published'", task_id))
+            f"SELECT count(*) FROM tasks WHERE parent = $1 AND status = 'published' AND {_OWNED_BY_2}",
+            task_id, company))
 
-    async def child_ids(self, db: Reader, task_id: str) -> list[str]:
-        return [r["id"] for r in await db.fetch("SELECT id FROM tasks WHERE parent = $1 ORDER BY id", task_id)]
+    async def child_ids(self, db: Reader, task_id: str, company: str) -> list[str]:
+        return [r["id"] for r in await db.fetch(
+            f"SELECT id FROM tasks WHERE parent = $1 AND {_OWNED_BY_2} ORDER BY id", task_id, company)]
 
     async def owner(self, db: Reader, task_id: str) -> dict[str, Any] | None:
         row = await db.fetchrow("SELECT company, user_id FROM tasks WHERE id = $1", task_id)

@@ -36,6 +36,11 @@ async def clone(ctx: CommandContext, caller: Caller, command: CloneTask) -> dict
         now = utc_now()
         source = await ctx.tasks.readable_doc(session.conn, command.task, actor.company)
         planned = plan_clone(source, command, actor.company, now)
+        if not command.parent and planned["parent"] != command.task \
+                and await ctx.tasks.company_of(session.conn, planned["parent"]) not in (actor.company, ""):
+            # The source's parent is another company's private task (a public task cloned across companies):
+            # link the copy to the task it was cloned from instead, never to a task the caller cannot read.
+            planned["parent"] = command.task
         response: dict[str, Any] = {"id": task_id}
         new_project = None
         if not command.project and command.new_project_name:

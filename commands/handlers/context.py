@@ -36,11 +36,13 @@ class TaskLookups(Protocol):
     async def count_owned(self, db: Reader, task_ids: list[str], company: str) -> int:
         """How many of the (distinct) ids are tasks of the company."""
 
-    async def published_children(self, db: Reader, task_id: str) -> int:
-        """How many published tasks have this task as their parent."""
+    async def published_children(self, db: Reader, task_id: str, company: str) -> int:
+        """How many published tasks of the company (its own, or made public by it) have this task as their
+        parent. Another company's children never count: they must not block the owner's delete or reset."""
 
-    async def child_ids(self, db: Reader, task_id: str) -> list[str]:
-        """The ids of the tasks that have this task as their parent, sorted."""
+    async def child_ids(self, db: Reader, task_id: str, company: str) -> list[str]:
+        """The ids of the company's tasks (its own, or made public by it) that have this task as their parent,
+        sorted. Another company's children are never written to by the owner's commands."""
 
     async def owner(self, db: Reader, task_id: str) -> dict[str, Any] | None:
         """`{company, user}` of the task, None when there is no such task."""

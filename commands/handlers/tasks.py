@@ -125,7 +125,7 @@ async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict
     """Reset one task (§5.14), dequeuing it if queued: `{updated, fields, dequeued, events, deleted_models, urls}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
-        children = await ctx.tasks.published_children(session.conn, command.task)
+        children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
         _, events = await change_task(session, command.task,
                                       lambda doc: decide_reset(doc, command, caller.company, utc_now(), children))
@@ -142,9 +142,9 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
     `{deleted, updated_children, updated_models, deleted_models, urls}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
-        children = await ctx.tasks.published_children(session.conn, command.task)
+        children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
-        child_ids = await _lock_children(ctx, session, command.task)
+        child_ids = await _lock_children(ctx, session, command.task, caller.company)
         await change_task(session, command.task, lambda doc: decide_delete(doc, command, caller.company, children))
         await remove_from_queue(ctx, session, command.task, queue_id, "deleted")
         updated_children = await _orphan_children(session, command.task, child_ids)
@@ -155,9 +155,10 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
                              caller.idempotency_key)
 
 
-async def _lock_children(ctx: CommandContext, session: CommandSession, task_id: str) -> list[str]:
-    """Lock the child tasks' streams. Why before the first write: see the per-task order rule in commands/store."""
-    child_ids = await ctx.tasks.child_ids(session.conn, task_id)
+async def _lock_children(ctx: CommandContext, session: CommandSession, task_id: str, company: str) -> list[str]:
+    """Lock the company's child tasks' streams. Why before the first write: see the per-task order rule in
+    commands/store. Another company's children are left alone (a tenant's command never writes to another's)."""
+    child_ids = await ctx.tasks.child_ids(session.conn, task_id, company)
     for child_id in child_ids:
         await session.lock(child_id)
     return child_ids

@@ -101,3 +101,36 @@ async def test_public_task_as_parent(ctx: AppContext, tenant: Tenant, other_tena
     await make_public(ctx, other_tenant, public)
     child = await tenant.create_task("child of public", parent=public)
     assert (await tenant.call("tasks.get_by_id", task=child))["task"]["parent"] == public
+
+
+async def test_a_clone_of_a_foreign_public_child_is_not_linked_to_the_foreign_private_parent(
+        ctx: AppContext, tenant: Tenant, other_tenant: Tenant) -> None:
+    private_parent = await tenant.create_task("private parent")
+    child = await tenant.create_task("public child", parent=private_parent)
+    await make_public(ctx, tenant, child)
+    copy_id = (await other_tenant.call("tasks.clone", task=child))["id"]
+    copy = (await other_tenant.call("tasks.get_by_id", task=copy_id))["task"]
+    assert copy["parent"] == child  # the task it was cloned from, which the cloning company can read
+
+
+async def test_another_companys_children_never_block_or_receive_a_delete(
+        ctx: AppContext, tenant: Tenant, other_tenant: Tenant) -> None:
+    shared = await tenant.create_task("shared parent")
+    await tenant.call("tasks.make_public", ids=[shared])
+    foreign_child = await other_tenant.create_task("foreign child", parent=shared)
+    for step in ("tasks.started", "tasks.completed", "tasks.publish"):
+        await other_tenant.call(step, task=foreign_child)
+    events_before = await ctx.pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", foreign_child)
+    await tenant.call("tasks.make_private", ids=[shared])
+    # Not blocked by the other company's published child (400/123), and nothing written into it.
+    assert (await tenant.call("tasks.delete", task=shared))["updated_children"] == 0
+    assert await ctx.pool.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", foreign_child) \
+        == events_before
+    assert (await other_tenant.call("tasks.get_by_id", task=foreign_child))["task"]["parent"] == shared
+
+
+async def test_the_owners_own_children_are_still_orphaned_on_delete(tenant: Tenant) -> None:
+    parent = await tenant.create_task("own parent")
+    child = await tenant.create_task("own child", parent=parent)
+    assert (await tenant.call("tasks.delete", task=parent))["updated_children"] == 1
+    assert (await tenant.call("tasks.get_by_id", task=child))["task"]["parent"] == f"__DELETED__{parent}"
