@@ -36,8 +36,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
-import orjson
 
+from taskstream.schemas import json_codec
 from taskstream.schemas.events import Event, load_event
 
 
@@ -222,11 +222,12 @@ _OF_TYPES = "type = ANY($1) AND ($2::bigint IS NULL OR position <= $2)"
 
 
 def recorded_from_text(row: Any) -> RecordedEvent:
-    """A "full" row as a `RecordedEvent` (its JSON text parsed by orjson: the bulk readers' decoder)."""
+    """A "full" row as a `RecordedEvent` (its JSON text parsed by orjson, exactly for integers beyond 64 bits:
+    the bulk readers' decoder)."""
     return RecordedEvent(
         position=row["position"], txid=row["txid"], stream_id=row["stream_id"], version=row["version"],
         event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-        data=orjson.loads(row["data"]), metadata=orjson.loads(row["metadata"]), recorded=row["recorded"])
+        data=json_codec.loads(row["data"]), metadata=json_codec.loads(row["metadata"]), recorded=row["recorded"])
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from taskstream.commands.evolve import evolve, set_path, unset_path
 from taskstream.commands.session import StateStore
 from taskstream.commands.store import RowShape, recorded_from_text
@@ -26,6 +24,7 @@ from taskstream.projections.project_read_model import ProjectReadModel
 from taskstream.projections.queue_read_model import QueueReadModel
 from taskstream.projections.task_read_model import _COLUMNS as TASK_COLUMNS
 from taskstream.projections.task_read_model import TaskReadModel, row_values
+from taskstream.schemas import json_codec
 from taskstream.schemas.events import REGISTRY, Event, TaskChanged, TaskCreated, upcast
 
 Rows = dict[str, list[tuple[Any, ...]]]
@@ -121,11 +120,8 @@ def fold_task(doc: dict[str, Any] | None, type_name: str, schema_version: int, d
 
 
 def _dumps(doc: dict[str, Any]) -> str:
-    """JSON text of a document: orjson, or json for what orjson refuses (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(doc).decode()
-    except TypeError:
-        return json.dumps(doc)
+    """JSON text of a document, exact for integers beyond 64 bits (`schemas.json_codec`)."""
+    return json_codec.dumps_text(doc)
 
 
 class _StreamFolder:
@@ -176,7 +172,7 @@ class TaskFolder(_StreamFolder):
     def feed(self, batch: list[Any], rows: Rows) -> None:
         """The hot loop of replay: state in locals, one `fold_task` per event."""
         out = rows.setdefault(self.table, [])
-        stream, version, doc, loads = self.stream, self.version, self.doc, orjson.loads
+        stream, version, doc, loads = self.stream, self.version, self.doc, json_codec.loads
         for stream_id, row_version, type_name, schema_version, data in batch:
             if stream_id != stream:
                 if doc is not None:
@@ -231,7 +227,7 @@ class ProjectorFolder(_StreamFolder):
 
     def add(self, row: Any) -> None:
         cls = REGISTRY[row["type"]]
-        data = upcast(row["type"], row["schema_version"], orjson.loads(row["data"]))
+        data = upcast(row["type"], row["schema_version"], json_codec.loads(row["data"]))
         event = cls.model_validate(data)
         self.doc = evolve(self.doc, event)
         self.events.append(event)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 _LONG_DIGITS = re.compile(rb"\d{19,}")
+_LONG_DIGITS_TEXT = re.compile(r"\d{19,}")
 
 
 def dumps(value: Any) -> bytes:
@@ -32,7 +33,5 @@ def dumps_text(value: Any) -> str:
 
 def loads(raw: bytes | str) -> Any:
     """The value of JSON `raw`; integers of any size are read exactly (not as floats)."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    if _LONG_DIGITS.search(data):
-        return json.loads(data)
-    return orjson.loads(data)
+    found = _LONG_DIGITS_TEXT.search(raw) if isinstance(raw, str) else _LONG_DIGITS.search(raw)
+    return json.loads(raw) if found else orjson.loads(raw)

@@ -1,0 +1,20 @@
+"""Stored JSON is read and written exactly, also integers beyond 64 bits (pure logic, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskstream.schemas import json_codec
+
+
+@pytest.mark.parametrize("raw", ['{"x": 123456789012345678901}', b'{"x": -123456789012345678901}',
+                                 '{"x": [1, 2.5, "12345678901234567890"]}', '{"x": 1e300}'])
+def test_loads_and_dumps_round_trip_exactly(raw: str | bytes) -> None:
+    value = json_codec.loads(raw)
+    assert json_codec.loads(json_codec.dumps(value)) == value
+    if "123456789012345678901" in str(raw):
+        assert abs(value["x"]) == 123456789012345678901 and isinstance(value["x"], int)
+
+
+def test_dumps_is_compact_utf8() -> None:
+    assert json_codec.dumps({"a": "é", "b": 2**70}) == '{"a":"é","b":1180591620717411303424}'.encode()
