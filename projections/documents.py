@@ -24,7 +24,8 @@ def for_version(doc: dict[str, Any], requested: tuple[int, int]) -> dict[str, An
     if requested >= (2, 13):
         return doc
     doc = copy.deepcopy(doc)
-    models = doc.get("models") if isinstance(doc.get("models"), dict) else {}
+    found = doc.get("models")
+    models: dict[str, Any] = found if isinstance(found, dict) else {}
     for mode, parent, index in (("input", "execution", 0), ("output", "output", -1)):
         if models.get(mode):
             doc.setdefault(parent, {})["model"] = models[mode][index].get("model")
