@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 
@@ -75,6 +76,12 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
         return response
     except ApiError as error:
         return _reply(_error_envelope(path, resolved, trx, error), error.code)
+    except DATABASE_UNAVAILABLE:
+        # Retryable: the SDK and the agent retry 5xx answers above 500. A command whose commit did not reach the
+        # client is answered from the idempotency record on retry (same Idempotency-Key), never applied twice.
+        log.warning("database unavailable during %s", request.url.path, exc_info=True)
+        error = ApiError(503, 0, "Service unavailable (the database cannot be reached; retry later)")
+        return _reply(_error_envelope(path, resolved, trx, error, None), 503, {"retry-after": "1"})
     except Exception as exc:
         # An unexpected failure: 500. The reference server sends the exception text and the traceback; they name
         # files, tables and indexes, so they are sent only when the server runs with TASKSTREAM_DEBUG=1.
@@ -87,6 +94,10 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
 
 
 MAX_IDEMPOTENCY_KEY = 255
+# Failures that mean "PostgreSQL is not there right now" (down, restarting, connection lost, pool closed), not a bug.
+DATABASE_UNAVAILABLE = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                        asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+                        asyncpg.TooManyConnectionsError)
 TOKEN_COOKIE = "clearml_token_basic"
 CSRF_HEADER = "x-requested-with"
 
