@@ -15,12 +15,14 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 
 import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
 from taskstream.api.call import HANDLERS, PUBLIC, Call
 from taskstream.api.context import AppContext
+from taskstream.api.database import pending_migrations
 from taskstream.api.limits import Limits
 from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
@@ -171,6 +173,23 @@ def create_app(make_context: Any, limits: Limits | None = None) -> FastAPI:
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> Response:
         return Response(openapi_document(request.app.state.ctx.contract), media_type=JSON)
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> Response:
+        """The process answers (for a supervisor's liveness probe): no database access."""
+        return Response(b'{"status":"live"}', media_type=JSON)
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready(request: Request) -> Response:
+        """Ready for traffic (a load balancer's check): the database answers and has every migration applied."""
+        try:
+            missing = await pending_migrations(request.app.state.ctx.pool)
+        except DATABASE_UNAVAILABLE:
+            return Response(b'{"status":"database unavailable"}', status_code=503, media_type=JSON)
+        if missing:
+            return Response(orjson.dumps({"status": "migrations pending", "pending": missing}), status_code=503,
+                            media_type=JSON)
+        return Response(b'{"status":"ready"}', media_type=JSON)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:

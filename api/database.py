@@ -13,6 +13,7 @@ import asyncpg
 from taskstream.api.embedded_settings import start_server
 from taskstream.commands.migrate import LOG_MIGRATIONS
 from taskstream.commands.migrate import migrate as apply_migrations
+from taskstream.commands.migrate import pending as migrations_pending
 from taskstream.projections.tables import READ_MIGRATIONS
 
 # The owners' migration folders, the log's owner first (`commands.migrate` orders their files by name).
@@ -39,6 +40,12 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         self.server._cleanup()
+
+
+async def pending_migrations(pool: asyncpg.Pool) -> list[str]:
+    """The migrations this code needs that the database lacks (raises when the database cannot be reached)."""
+    async with pool.acquire() as conn:
+        return await migrations_pending(conn, MIGRATION_FOLDERS)
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:

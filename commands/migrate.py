@@ -64,3 +64,12 @@ async def migrate(conn: asyncpg.Connection, folders: Sequence[Path]) -> list[str
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def pending(conn: asyncpg.Connection, folders: Sequence[Path]) -> list[str]:
+    """The names of the migrations of `folders` not applied to this database yet (all of them on a database
+    never migrated): empty means the schema this code needs is in place."""
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return [name for name, _ in plan(folders)]
+    done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+    return [name for name, _ in plan(folders) if name not in done]
