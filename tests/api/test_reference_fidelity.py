@@ -1,0 +1,51 @@
+"""Behaviours compared call by call with the reference server's recorded answers (issue 14), each read back
+through the API."""
+
+from __future__ import annotations
+
+from tests.conftest import Tenant
+
+MIN_ONE = "Validation error (value '[]' length is lower than allowed minimum '1'.)"
+
+
+async def test_list_fields_below_their_minimum_length_answer_the_reference_message(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    cases = [
+        ("tasks.add_or_update_artifacts", {"task": task_id, "artifacts": []}, MIN_ONE),
+        ("tasks.get_hyper_params", {"tasks": []}, MIN_ONE),
+        ("tasks.archive", {"tasks": []}, MIN_ONE),
+        ("tasks.archive", {"ids": []},
+         "Validation error (error for field 'tasks'. value '[]' length is lower than allowed minimum '1'.)"),
+        ("tasks.archive_many", {"ids": []}, MIN_ONE),
+        ("tasks.reset_many", {"ids": [None]},
+         'Validation error (all items must be instances of "str", and not "nonetype".)'),
+    ]
+    for endpoint, body, msg in cases:
+        failure = await tenant.fails(endpoint, **body)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 12, msg), (endpoint, body)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert "archived" not in task["system_tags"]
+
+
+async def test_missing_required_fields_are_reported_in_the_reference_order(tenant: Tenant) -> None:
+    for _ in range(3):
+        failure = await tenant.fails("tasks.validate")
+        assert failure.msg == "Validation error (error for field 'name'. field is required!)"
+    wrong_before_missing = await tenant.fails("tasks.create", type="nope")
+    assert wrong_before_missing.msg == "Validation error (value 'nope' is not a valid choice.)"
+
+
+async def test_empty_parameter_and_configuration_names_answer_the_minimum_length_message(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    message = "Validation error (value '' length is lower than allowed minimum '1'.)"
+    cases = [
+        ("tasks.edit_hyper_params", {"hyperparams": [{"section": "", "name": "a", "value": "1"}]}),
+        ("tasks.edit_hyper_params", {"hyperparams": [{"section": "s", "name": "", "value": "1"}]}),
+        ("tasks.delete_hyper_params", {"hyperparams": [{"section": ""}]}),
+        ("tasks.edit_configuration", {"configuration": [{"name": "", "value": "1"}]}),
+    ]
+    for endpoint, body in cases:
+        failure = await tenant.fails(endpoint, task=task_id, **body)
+        assert (failure.subcode, failure.msg) == (12, message), (endpoint, body)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert (task["hyperparams"], task["configuration"]) == ({}, {})
