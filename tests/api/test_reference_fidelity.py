@@ -49,3 +49,37 @@ async def test_empty_parameter_and_configuration_names_answer_the_minimum_length
         assert (failure.subcode, failure.msg) == (12, message), (endpoint, body)
     task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
     assert (task["hyperparams"], task["configuration"]) == ({}, {})
+
+
+async def test_a_rejected_publish_names_the_published_status(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    failure = await tenant.fails("tasks.publish", task=task_id)
+    assert failure.msg == "Invalid task status (Invalid status change): current_status=created, new_status=published"
+    batch = await tenant.call("tasks.publish_many", ids=[task_id])
+    assert batch["failed"][0]["error"]["data"] == {"current_status": "created", "new_status": "published"}
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["status"] == "created"
+
+
+async def test_move_deeper_than_the_maximum_depth_names_only_the_maximum(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    failure = await tenant.fails("tasks.move", ids=[task_id], project_name="/".join("abcdefghijk"))
+    assert (failure.subcode, failure.msg) == (409, "Project path exceed the maximum allowed depth: max_depth=10")
+    assert "project" not in (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+
+
+async def test_impersonation_by_a_user_is_refused(tenant: Tenant) -> None:
+    for header in ("X-Clearml-Impersonate-As", "X-Clearml-Act-As"):
+        response = await tenant.raw("/tasks.create", {"name": "impersonated", "type": "training"},
+                                    headers={header: "someone"})
+        meta = response.json()["meta"]
+        assert (response.status_code, meta["result_subcode"]) == (400, 6)
+        assert meta["result_msg"] == "Impersonation error (impersonation not allowed): role=user"
+    assert (await tenant.call("tasks.get_all", name="impersonated"))["tasks"] == []
+
+
+async def test_malformed_basic_credentials_carry_the_decoder_reason(tenant: Tenant) -> None:
+    response = await tenant.http.post("/tasks.get_all", json={}, headers={"Authorization": "Basic abcde"})
+    meta = response.json()["meta"]
+    assert (response.status_code, meta["result_subcode"]) == (401, 21)
+    assert meta["result_msg"].startswith("Unauthorized (malformed credentials) (")
+    assert len(meta["result_msg"]) > len("Unauthorized (malformed credentials) ()")
