@@ -102,6 +102,16 @@ def decide_publish(doc: dict[str, Any] | None, command: ChangeStatus, company: s
     return [TaskPublished(set=changes, status="published", previous_status=task["status"], force=command.force)]
 
 
+def file_urls(doc: dict[str, Any] | None, output_only: bool) -> dict[str, list[str]]:
+    """The `urls` of reset/delete with `return_file_urls` (§5.14, §5.16): the URIs of the task's artifacts (reset
+    only removes output ones), `model_urls` and `event_urls` empty: there is no models service here, and reported
+    images keep no file of ours (the reference's recorded answers have them empty too)."""
+    artifacts = ((doc or {}).get("execution") or {}).get("artifacts") or []
+    uris = [a["uri"] for a in artifacts
+            if a.get("uri") and (not output_only or a.get("mode", "output") == "output")]
+    return {"model_urls": [], "event_urls": [], "artifact_urls": uris}
+
+
 def decide_reset(doc: dict[str, Any] | None, command: ResetTask, company: str, now: datetime,
                  published_children: int = 0) -> list[Event]:
     """Back to `created`, clearing what the run produced (§5.14). Dequeueing is the handler's part."""

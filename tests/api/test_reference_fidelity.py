@@ -83,3 +83,20 @@ async def test_malformed_basic_credentials_carry_the_decoder_reason(tenant: Tena
     assert (response.status_code, meta["result_subcode"]) == (401, 21)
     assert meta["result_msg"].startswith("Unauthorized (malformed credentials) (")
     assert len(meta["result_msg"]) > len("Unauthorized (malformed credentials) ()")
+
+
+async def test_reset_and_delete_return_file_urls_when_asked(tenant: Tenant) -> None:
+    artifacts = [{"key": "out", "type": "t", "uri": "s3://b/out"}, {"key": "in", "type": "t", "mode": "input",
+                                                                      "uri": "s3://b/in"}]
+    task_id = await tenant.create_task(execution={"artifacts": artifacts})
+    reset = await tenant.call("tasks.reset", task=task_id, return_file_urls=True)
+    assert reset["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/out"]}
+    assert (await tenant.call("tasks.reset", task=task_id))["urls"] == {}
+    many = await tenant.call("tasks.reset_many", ids=[task_id], return_file_urls=True)
+    assert many["succeeded"][0]["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": []}
+    deleted = await tenant.call("tasks.delete", task=task_id, return_file_urls=True)
+    assert deleted["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/in"]}
+    other = await tenant.create_task(execution={"artifacts": artifacts[:1]})
+    batch = await tenant.call("tasks.delete_many", ids=[other], return_file_urls=True)
+    assert batch["succeeded"][0]["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/out"]}
+    assert (await tenant.call("tasks.get_all", id=[task_id, other]))["tasks"] == []
