@@ -100,3 +100,17 @@ async def test_reset_and_delete_return_file_urls_when_asked(tenant: Tenant) -> N
     batch = await tenant.call("tasks.delete_many", ids=[other], return_file_urls=True)
     assert batch["succeeded"][0]["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/out"]}
     assert (await tenant.call("tasks.get_all", id=[task_id, other]))["tasks"] == []
+
+
+async def test_get_all_ex_answers_the_queue_with_its_name(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    queue = await tenant.call("queues.get_default")
+    await tenant.call("tasks.enqueue", task=task_id, queue=queue["id"])
+    expected = {"id": queue["id"], "name": queue["name"]}
+    for body in ({"only_fields": ["execution.queue"]}, {}):
+        [task] = (await tenant.call("tasks.get_all_ex", id=[task_id], **body))["tasks"]
+        assert task["execution"]["queue"] == expected, body
+    [task] = (await tenant.call("tasks.get_by_id_ex", id=[task_id], only_fields=["execution.queue"]))["tasks"]
+    assert task["execution"]["queue"] == expected
+    [plain] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["execution.queue"]))["tasks"]
+    assert plain["execution"]["queue"] == queue["id"]
