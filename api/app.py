@@ -27,6 +27,7 @@ from taskstream.api.limits import Limits
 from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
 from taskstream.api.validation import validate_request
+from taskstream.commands.session import Actor
 from taskstream.schemas.contract import Version
 from taskstream.schemas.errors import ApiError, validation_error
 
@@ -59,6 +60,7 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
             actor = await ctx.auth.authenticate(request.headers.get("authorization"),
                                                 request.cookies.get(TOKEN_COOKIE))
             check_cookie_request(request)
+            check_impersonation(request, actor)
         body = await read_body(request, limits.max_body_bytes)
         data, batched = parse_body(body, request.headers.get("content-type", ""))
         if batched is not None and len(batched) > limits.max_batch_lines:
@@ -114,6 +116,18 @@ def check_cookie_request(request: Request) -> None:
         return
     if not request.headers.get(CSRF_HEADER):
         raise ApiError(401, 20, f"cookie authentication needs the {CSRF_HEADER} header")
+
+
+IMPERSONATION_HEADERS = ("x-clearml-impersonate-as", "x-trains-impersonate-as", "x-clearml-act-as",
+                         "x-trains-act-as")
+IMPERSONATING_ROLES = ("admin", "system", "root")
+
+
+def check_impersonation(request: Request, actor: Actor) -> None:
+    """Impersonation headers from a caller that may not impersonate answer 400/6, as the reference's
+    `validate_impersonation` does (§1.4); an admin's impersonation is not carried out (README "Compatibility")."""
+    if actor.role not in IMPERSONATING_ROLES and any(request.headers.get(h) for h in IMPERSONATION_HEADERS):
+        raise ApiError(400, 6, "impersonation not allowed", role=actor.role)
 
 
 def _over_https(request: Request) -> bool:

@@ -45,9 +45,9 @@ class Authenticator:
         if scheme.lower() != "basic":
             raise ApiError(401, 10)
         try:
-            access_key, sep, secret = base64.b64decode(payload.strip(), validate=True).decode().partition(":")
+            access_key, sep, secret = base64.b64decode(payload.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise ApiError(401, 21) from exc
+            raise ApiError(401, 21, str(exc)) from exc
         if not sep:
             raise ApiError(401, 21)
         return await self.verify_key_pair(access_key, secret)

@@ -80,19 +80,20 @@ def validate_request(endpoint: Endpoint, data: dict[str, Any], max_ids: int = 10
     properties: dict[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or [])
     result = dict(data)
-    for name in required:
-        if name not in data:
-            prop = _resolve(properties.get(name, {}), endpoint.definitions)
-            if prop.get("type") == "array" and prop.get("minItems"):
-                raise validation_error(f"error for field '{name}'. value '[]' length is lower than allowed "
-                                       f"minimum '{prop['minItems']}'.")
-            raise validation_error(f"error for field '{name}'. field is required!")
-    for name, value in data.items():
-        if name not in properties:
-            continue
+    # The reference's request models set the given fields first, then validate the model, each pass in the
+    # fields' alphabetical order (jsonmodels walks `dir()` of the model class): a wrong value of any given field
+    # is reported before a missing one, and of two missing fields the first by name (`name` before `type`).
+    for name in sorted(n for n in data if n in properties):
+        value = data[name]
         if value is None:
             if name in required:
                 raise validation_error("field is required!")
             continue
         result[name] = _coerce(name, value, _resolve(properties[name], endpoint.definitions))
+    for name in sorted(required - data.keys()):
+        prop = _resolve(properties.get(name, {}), endpoint.definitions)
+        if prop.get("type") == "array" and prop.get("minItems"):
+            raise validation_error(f"error for field '{name}'. value '[]' length is lower than allowed "
+                                   f"minimum '{prop['minItems']}'.")
+        raise validation_error(f"error for field '{name}'. field is required!")
     return result

@@ -89,7 +89,10 @@ def check_items(items: Any, keys: tuple[str, ...], required: tuple[str, ...]) ->
             raise validation_error(f'value is wrong, expected type "dict" {item}')
         checked = {key: _text(item, key, key in required) for key in keys}
         name_kind = "parameter" if "section" in keys else "configuration"
-        for key, kind in (("section", "section"), ("name", name_kind)):
+        for key, kind in (("name", name_kind), ("section", "section")):
+            if key in required and checked[key] == "":
+                # The reference's item models give section and name a minimum length of 1.
+                raise validation_error("value '' length is lower than allowed minimum '1'.")
             if key in required and not str(checked[key]).strip():
                 raise validation_error(f"Empty {kind} name is not allowed")
         result.append({k: v for k, v in checked.items() if v is not None})

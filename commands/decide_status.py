@@ -94,12 +94,22 @@ def decide_publish(doc: dict[str, Any] | None, command: ChangeStatus, company: s
     task = writable(doc, command.task, company)
     if not command.force and task["status"] == "published":
         raise invalid_task_status("Invalid status change", current_status="published", new_status="published")
-    target = "published" if task["status"] in ("publishing", "failed", "completed") else "publishing"
-    check_transition(task["status"], target, force=command.force)
+    # The reference checks the move to `published` itself before writing `publishing` (publish_task).
+    check_transition(task["status"], "published", force=command.force)
     changes, _ = status_change(task, "published", command.status_reason, command.status_message, now)
     changes["published"] = iso(now)
     changes["output"] = task.get("output", {})
     return [TaskPublished(set=changes, status="published", previous_status=task["status"], force=command.force)]
+
+
+def file_urls(doc: dict[str, Any] | None, output_only: bool) -> dict[str, list[str]]:
+    """The `urls` of reset/delete with `return_file_urls` (§5.14, §5.16): the URIs of the task's artifacts (reset
+    only removes output ones), `model_urls` and `event_urls` empty: there is no models service here, and reported
+    images keep no file of ours (the reference's recorded answers have them empty too)."""
+    artifacts = ((doc or {}).get("execution") or {}).get("artifacts") or []
+    uris = [a["uri"] for a in artifacts
+            if a.get("uri") and (not output_only or a.get("mode", "output") == "output")]
+    return {"model_urls": [], "event_urls": [], "artifact_urls": uris}
 
 
 def decide_reset(doc: dict[str, Any] | None, command: ResetTask, company: str, now: datetime,

@@ -41,6 +41,7 @@ class ResetTask:
     task: str
     force: bool = False
     clear_all: bool = False
+    return_file_urls: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class DeleteTask:
     force: bool = False
     status_reason: str | None = None
     status_message: str | None = None
+    return_file_urls: bool = False
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class Endpoint:
     validate: bool = True
     internal: bool = False
     definitions: dict[str, Any] = field(default_factory=dict, compare=False)
+    min_items: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def latest(self) -> dict[str, Any]:
@@ -52,8 +53,15 @@ class Endpoint:
 
     @property
     def request_schema(self) -> dict[str, Any]:
-        """The newest request schema: fields of later versions are accepted at any version (§1.5)."""
-        return dict(self.latest.get("request") or {})
+        """The newest request schema: fields of later versions are accepted at any version (§1.5); list fields
+        get the minimum lengths of the reference's request models that the contract does not state (§1.8)."""
+        schema = dict(self.latest.get("request") or {})
+        if self.min_items:
+            properties = dict(schema.get("properties") or {})
+            for name, minimum in self.min_items.items():
+                properties[name] = {**properties.get(name, {}), "minItems": minimum}
+            schema["properties"] = properties
+        return schema
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ def _load_service(service: str, path: Path, implementations: dict[str, Any]) -> 
                 validate=bool(impl.get("validate", True)),
                 internal=bool(body.get("internal", False)),
                 definitions=definitions,
+                min_items={k: int(v) for k, v in (impl.get("min_items") or {}).items()},
             )
         )
     return endpoints

@@ -11,6 +11,7 @@ from typing import Any
 _DEFAULTS: dict[tuple[int, int], str] = {
     (400, 0): "",
     (400, 2): "Request path has invalid version",
+    (400, 6): "Impersonation error",
     (400, 11): "Missing required fields",
     (400, 12): "Validation error",
     (400, 14): "Fields not defined for object",

@@ -93,14 +93,16 @@ async def completed(call: Call) -> dict[str, Any]:
 @endpoint("tasks.reset")
 async def reset(call: Call) -> dict[str, Any]:
     command = ResetTask(require_task_id(call), force=bool(call.data.get("force")),
-                        clear_all=bool(call.data.get("clear_all")))
+                        clear_all=bool(call.data.get("clear_all")),
+                        return_file_urls=bool(call.data.get("return_file_urls")))
     return await tasks.reset(call.ctx.commands, call.caller(), command)
 
 
 def delete_command(call: Call, task_id: str) -> DeleteTask:
     return DeleteTask(task_id, force=bool(call.data.get("force")),
                       status_reason=text_or_none(call.data.get("status_reason")),
-                      status_message=text_or_none(call.data.get("status_message")))
+                      status_message=text_or_none(call.data.get("status_message")),
+                      return_file_urls=bool(call.data.get("return_file_urls")))
 
 
 @endpoint("tasks.delete")

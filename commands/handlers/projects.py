@@ -23,7 +23,7 @@ def split_name(name: str) -> list[str]:
     if not parts:
         raise ApiError(400, 407, None, name=name)
     if len(parts) > MAX_DEPTH:
-        raise ApiError(400, 409, None, path=name, max_depth=MAX_DEPTH)
+        raise ApiError(400, 409, None, max_depth=MAX_DEPTH)
     return parts
 
 

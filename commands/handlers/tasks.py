@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskstream.commands.decide_status import decide_delete, decide_publish, decide_reset, decide_status, decide_stop
+from taskstream.commands.decide_status import (
+    decide_delete,
+    decide_publish,
+    decide_reset,
+    decide_status,
+    decide_stop,
+    file_urls,
+)
 from taskstream.commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
 from taskstream.commands.handlers.context import Caller, CommandContext
 from taskstream.commands.handlers.references import check_references
@@ -127,11 +134,17 @@ async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict
     async def work(session: CommandSession) -> dict[str, Any]:
         children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
-        _, events = await change_task(session, command.task,
-                                      lambda doc: decide_reset(doc, command, caller.company, utc_now(), children))
+        urls: dict[str, Any] = {}
+
+        def decide(doc: dict[str, Any] | None) -> list[Event]:
+            events = decide_reset(doc, command, caller.company, utc_now(), children)
+            urls.update(file_urls(doc, output_only=True) if command.return_file_urls else {})
+            return events
+
+        _, events = await change_task(session, command.task, decide)
         removed = await remove_from_queue(ctx, session, command.task, queue_id, "reset")
         return {**update_result(events), "dequeued": {"removed": removed} if removed else {}, "events": {},
-                "deleted_models": 0, "urls": {}}
+                "deleted_models": 0, "urls": urls}
 
     return await run_command(ctx, caller.company, caller.with_metadata(forced=command.force), work,
                              caller.idempotency_key)
@@ -145,11 +158,18 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
         children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
         child_ids = await _lock_children(ctx, session, command.task, caller.company)
-        await change_task(session, command.task, lambda doc: decide_delete(doc, command, caller.company, children))
+        urls: list[dict[str, list[str]] | None] = [None]
+
+        def decide(doc: dict[str, Any] | None) -> list[Event]:
+            events = decide_delete(doc, command, caller.company, children)
+            urls[0] = file_urls(doc, output_only=False) if command.return_file_urls else None
+            return events
+
+        await change_task(session, command.task, decide)
         await remove_from_queue(ctx, session, command.task, queue_id, "deleted")
         updated_children = await _orphan_children(session, command.task, child_ids)
         return {"deleted": True, "updated_children": updated_children, "updated_models": 0,
-                "deleted_models": 0, "urls": None}
+                "deleted_models": 0, "urls": urls[0]}
 
     return await run_command(ctx, caller.company, caller.with_metadata(forced=command.force), work,
                              caller.idempotency_key)

@@ -41,3 +41,17 @@ async def apply_joins(conn: asyncpg.Connection | asyncpg.Pool, tasks: list[dict[
             target = task.get(ref)
             if isinstance(target, dict) and target.get("id") in found:
                 target.update(_joined_part(found[target["id"]], fields))
+
+
+async def name_queues(conn: asyncpg.Connection | asyncpg.Pool, tasks: list[dict[str, Any]], company: str) -> None:
+    """`execution.queue` of the `_ex` forms is `{"id", "name"}`, as the reference answers it, whenever the queue
+    is the caller's (a deleted or foreign queue stays `{"id": …}`); in place, one query for the page."""
+    queues = [q for t in tasks if isinstance(q := (t.get("execution") or {}).get("queue"), dict) and q.get("id")]
+    if not queues:
+        return
+    rows = await conn.fetch("SELECT id, name FROM queues WHERE id = ANY($1::text[]) AND company = $2",
+                            sorted({q["id"] for q in queues}), company)
+    names = {r["id"]: r["name"] for r in rows}
+    for queue in queues:
+        if queue["id"] in names:
+            queue["name"] = names[queue["id"]]

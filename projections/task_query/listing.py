@@ -11,7 +11,7 @@ import asyncpg
 from taskstream.projections.task_query.compiler import QueryOptions
 from taskstream.projections.task_query.execution import fetch_tasks
 from taskstream.projections.task_query.fields import expand_references, field_spec, shape
-from taskstream.projections.task_query.joins import apply_joins
+from taskstream.projections.task_query.joins import apply_joins, name_queues
 
 
 async def list_tasks(pool: asyncpg.Pool, company: str, data: dict[str, Any], *, extended: bool,
@@ -31,4 +31,5 @@ async def list_tasks(pool: asyncpg.Pool, company: str, data: dict[str, Any], *, 
         tasks = [expand_references(t) for t in tasks]
         if spec is not None and spec.joins:
             await apply_joins(pool, tasks, spec.joins, company)
+        await name_queues(pool, tasks, company)
     return tasks, scroll_id

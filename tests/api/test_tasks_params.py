@@ -123,7 +123,7 @@ async def test_edit_hyper_params_item_errors(tenant: Tenant) -> None:
     task_id = await tenant.create_task()
     cases = [
         ([param("s", "a", 5)], 'Validation error (value is wrong, expected type "str" 5)'),  # type: ignore[arg-type]
-        ([param("", "a", "1")], "Validation error (Empty section name is not allowed)"),
+        ([param("", "a", "1")], "Validation error (value '' length is lower than allowed minimum '1'.)"),
         ([param("s", " ", "1")], "Validation error (Empty parameter name is not allowed)"),
         ([{"section": "s", "value": "1"}], "Validation error (error for field 'name'. field is required!)"),
         ([], "Validation error (value '[]' length is lower than allowed minimum '1'.)"),
@@ -227,7 +227,7 @@ async def test_edit_configuration_errors(tenant: Tenant) -> None:
                                     configuration=[{"name": "properties", "value": "1"}])
     assert properties.subcode == 110
     empty = await tenant.fails("tasks.edit_configuration", task=task_id, configuration=[{"name": "", "value": "1"}])
-    assert empty.msg == "Validation error (Empty configuration name is not allowed)"
+    assert empty.msg == "Validation error (value '' length is lower than allowed minimum '1'.)"
     missing = await tenant.fails("tasks.edit_configuration", task="nope", configuration=[{"name": "a", "value": "1"}])
     assert (missing.subcode, missing.msg) == (101, f"Invalid task id: id=nope, company={tenant.company}")
 

@@ -155,8 +155,9 @@ def test_configuration_has_no_properties_exception() -> None:
 
 @pytest.mark.parametrize(("items", "msg"), [
     ([item("s", "a", 1)], 'Validation error (value is wrong, expected type "str" 1)'),  # type: ignore[arg-type]
-    ([item("", "a")], "Validation error (Empty section name is not allowed)"),
-    ([item("s", "")], "Validation error (Empty parameter name is not allowed)"),
+    ([item("", "a")], "Validation error (value '' length is lower than allowed minimum '1'.)"),
+    ([item("s", "")], "Validation error (value '' length is lower than allowed minimum '1'.)"),
+    ([item(" ", "a")], "Validation error (Empty section name is not allowed)"),
     ([{"section": "s", "name": "a"}], "Validation error (error for field 'value'. field is required!)"),
     (["x"], 'Validation error (value is wrong, expected type "dict" x)'),
 ])

@@ -1,0 +1,116 @@
+"""Behaviours compared call by call with the reference server's recorded answers (issue 14), each read back
+through the API."""
+
+from __future__ import annotations
+
+from tests.conftest import Tenant
+
+MIN_ONE = "Validation error (value '[]' length is lower than allowed minimum '1'.)"
+
+
+async def test_list_fields_below_their_minimum_length_answer_the_reference_message(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    cases = [
+        ("tasks.add_or_update_artifacts", {"task": task_id, "artifacts": []}, MIN_ONE),
+        ("tasks.get_hyper_params", {"tasks": []}, MIN_ONE),
+        ("tasks.archive", {"tasks": []}, MIN_ONE),
+        ("tasks.archive", {"ids": []},
+         "Validation error (error for field 'tasks'. value '[]' length is lower than allowed minimum '1'.)"),
+        ("tasks.archive_many", {"ids": []}, MIN_ONE),
+        ("tasks.reset_many", {"ids": [None]},
+         'Validation error (all items must be instances of "str", and not "nonetype".)'),
+    ]
+    for endpoint, body, msg in cases:
+        failure = await tenant.fails(endpoint, **body)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 12, msg), (endpoint, body)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert "archived" not in task["system_tags"]
+
+
+async def test_missing_required_fields_are_reported_in_the_reference_order(tenant: Tenant) -> None:
+    for _ in range(3):
+        failure = await tenant.fails("tasks.validate")
+        assert failure.msg == "Validation error (error for field 'name'. field is required!)"
+    wrong_before_missing = await tenant.fails("tasks.create", type="nope")
+    assert wrong_before_missing.msg == "Validation error (value 'nope' is not a valid choice.)"
+
+
+async def test_empty_parameter_and_configuration_names_answer_the_minimum_length_message(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    message = "Validation error (value '' length is lower than allowed minimum '1'.)"
+    cases = [
+        ("tasks.edit_hyper_params", {"hyperparams": [{"section": "", "name": "a", "value": "1"}]}),
+        ("tasks.edit_hyper_params", {"hyperparams": [{"section": "s", "name": "", "value": "1"}]}),
+        ("tasks.delete_hyper_params", {"hyperparams": [{"section": ""}]}),
+        ("tasks.edit_configuration", {"configuration": [{"name": "", "value": "1"}]}),
+    ]
+    for endpoint, body in cases:
+        failure = await tenant.fails(endpoint, task=task_id, **body)
+        assert (failure.subcode, failure.msg) == (12, message), (endpoint, body)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert (task["hyperparams"], task["configuration"]) == ({}, {})
+
+
+async def test_a_rejected_publish_names_the_published_status(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    failure = await tenant.fails("tasks.publish", task=task_id)
+    assert failure.msg == "Invalid task status (Invalid status change): current_status=created, new_status=published"
+    batch = await tenant.call("tasks.publish_many", ids=[task_id])
+    assert batch["failed"][0]["error"]["data"] == {"current_status": "created", "new_status": "published"}
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["status"] == "created"
+
+
+async def test_move_deeper_than_the_maximum_depth_names_only_the_maximum(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    failure = await tenant.fails("tasks.move", ids=[task_id], project_name="/".join("abcdefghijk"))
+    assert (failure.subcode, failure.msg) == (409, "Project path exceed the maximum allowed depth: max_depth=10")
+    assert "project" not in (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+
+
+async def test_impersonation_by_a_user_is_refused(tenant: Tenant) -> None:
+    for header in ("X-Clearml-Impersonate-As", "X-Clearml-Act-As"):
+        response = await tenant.raw("/tasks.create", {"name": "impersonated", "type": "training"},
+                                    headers={header: "someone"})
+        meta = response.json()["meta"]
+        assert (response.status_code, meta["result_subcode"]) == (400, 6)
+        assert meta["result_msg"] == "Impersonation error (impersonation not allowed): role=user"
+    assert (await tenant.call("tasks.get_all", name="impersonated"))["tasks"] == []
+
+
+async def test_malformed_basic_credentials_carry_the_decoder_reason(tenant: Tenant) -> None:
+    response = await tenant.http.post("/tasks.get_all", json={}, headers={"Authorization": "Basic abcde"})
+    meta = response.json()["meta"]
+    assert (response.status_code, meta["result_subcode"]) == (401, 21)
+    assert meta["result_msg"].startswith("Unauthorized (malformed credentials) (")
+    assert len(meta["result_msg"]) > len("Unauthorized (malformed credentials) ()")
+
+
+async def test_reset_and_delete_return_file_urls_when_asked(tenant: Tenant) -> None:
+    artifacts = [{"key": "out", "type": "t", "uri": "s3://b/out"}, {"key": "in", "type": "t", "mode": "input",
+                                                                      "uri": "s3://b/in"}]
+    task_id = await tenant.create_task(execution={"artifacts": artifacts})
+    reset = await tenant.call("tasks.reset", task=task_id, return_file_urls=True)
+    assert reset["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/out"]}
+    assert (await tenant.call("tasks.reset", task=task_id))["urls"] == {}
+    many = await tenant.call("tasks.reset_many", ids=[task_id], return_file_urls=True)
+    assert many["succeeded"][0]["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": []}
+    deleted = await tenant.call("tasks.delete", task=task_id, return_file_urls=True)
+    assert deleted["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/in"]}
+    other = await tenant.create_task(execution={"artifacts": artifacts[:1]})
+    batch = await tenant.call("tasks.delete_many", ids=[other], return_file_urls=True)
+    assert batch["succeeded"][0]["urls"] == {"model_urls": [], "event_urls": [], "artifact_urls": ["s3://b/out"]}
+    assert (await tenant.call("tasks.get_all", id=[task_id, other]))["tasks"] == []
+
+
+async def test_get_all_ex_answers_the_queue_with_its_name(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    queue = await tenant.call("queues.get_default")
+    await tenant.call("tasks.enqueue", task=task_id, queue=queue["id"])
+    expected = {"id": queue["id"], "name": queue["name"]}
+    for body in ({"only_fields": ["execution.queue"]}, {}):
+        [task] = (await tenant.call("tasks.get_all_ex", id=[task_id], **body))["tasks"]
+        assert task["execution"]["queue"] == expected, body
+    [task] = (await tenant.call("tasks.get_by_id_ex", id=[task_id], only_fields=["execution.queue"]))["tasks"]
+    assert task["execution"]["queue"] == expected
+    [plain] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["execution.queue"]))["tasks"]
+    assert plain["execution"]["queue"] == queue["id"]
