@@ -36,6 +36,11 @@ from taskstream.schemas.errors import ApiError
 PREFIX = "/files"
 FEED_BYTES = 1024 * 1024  # body bytes handed to the parser's worker thread at a time (bounds memory per upload)
 MULTIPART_SLACK = 64 * 1024  # room for part headers and boundaries beyond the file bytes in a declared length
+# Why: a file is served with the type its uploader chose, on the API's origin, where the web app's cookie lives. An
+# uploaded HTML page opened by a colleague must not run scripts as that origin: the sandbox gives it an opaque
+# origin and no scripts, and nosniff stops a browser from deciding that some other type is HTML after all. Images
+# embedded by a page (debug images) are unaffected.
+INERT_HEADERS = {"Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff"}
 
 
 def add_file_routes(app: FastAPI, settings: FileSettings) -> None:
@@ -118,7 +123,7 @@ class FilesEndpoint:
         try:
             await self._receive(request, receiver, actor, stored)
         finally:
-            await anyio.to_thread.run_sync(receiver.abort)
+            receiver.abort()  # not in a thread: it must run even when this request is being cancelled
         return JSONResponse(stored)
 
     async def _receive(self, request: Request, receiver: MultipartReceiver, actor: Actor, stored: list[str]) -> None:
@@ -154,7 +159,8 @@ class FilesEndpoint:
         if found is None:
             return PlainTextResponse(f"File {display(parts)} not found", status_code=404)
         content_type = await file_content_type(request.app.state.ctx.pool, actor.company, display(parts))
-        return FileResponse(found, media_type=content_type or _guess(found), stat_result=os.stat(found))
+        return FileResponse(found, media_type=content_type or _guess(found), stat_result=os.stat(found),
+                            headers=INERT_HEADERS)
 
     async def delete(self, request: Request) -> Response:
         """Remove the caller's file at the path (and its catalogue row), or 404."""

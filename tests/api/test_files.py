@@ -87,6 +87,13 @@ async def test_uploaded_bytes_download_unchanged_with_their_type_and_catalogue_r
     assert leftovers(root) == []
 
 
+async def test_an_uploaded_page_is_served_inert(alice: Tenant) -> None:
+    await upload(alice, "/pages/x.html", b"<script>fetch('/tasks.get_all')</script>", "text/html")
+    page = await alice.raw("/files/pages/x.html", method="GET")
+    assert "sandbox" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
 async def test_post_to_a_path_stores_fields_below_it(alice: Tenant) -> None:
     response = await upload(alice, "x.txt", b"below", url="/files/base/dir")
     assert response.json() == ["base/dir/x.txt"]
