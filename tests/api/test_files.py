@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from taskstream.api.app import create_app
 from taskstream.api.context import AppContext
 from taskstream.api.files import upload as upload_module
-from taskstream.api.files.storage import FileSettings
+from taskstream.api.files.storage import STALE_TEMP_SECONDS, FileSettings, FileStore
 from tests.conftest import Tenant, make_tenant
 
 LIMIT = 256 * 1024
@@ -251,3 +252,11 @@ async def test_a_file_where_a_folder_is_needed_is_400(alice: Tenant) -> None:
 
 async def test_api_endpoints_still_answer_beside_the_files_routes(alice: Tenant) -> None:
     assert (await alice.call("projects.get_all"))["projects"] is not None
+
+
+def test_temporary_files_left_by_a_crash_are_swept_once_stale(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    stale, live = store.new_temp(), store.new_temp()
+    os.utime(stale, (time.time() - STALE_TEMP_SECONDS - 5,) * 2)
+    assert store.sweep_temps() == 1
+    assert not stale.exists() and live.exists()
