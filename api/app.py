@@ -23,6 +23,8 @@ import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
 from taskstream.api.call import HANDLERS, PUBLIC, Call
 from taskstream.api.context import AppContext
 from taskstream.api.database import pending_migrations
+from taskstream.api.files.routes import add_file_routes
+from taskstream.api.files.storage import FileSettings
 from taskstream.api.limits import Limits
 from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
@@ -171,9 +173,9 @@ def _error_envelope(path: RequestPath | None, resolved: Version | None, trx: str
                     error_stack=stack)
 
 
-def create_app(make_context: Any, limits: Limits | None = None) -> FastAPI:
+def create_app(make_context: Any, limits: Limits | None = None, files: FileSettings | None = None) -> FastAPI:
     """The app; `make_context` is an async context manager factory yielding the AppContext; `limits` default to
-    the environment's (`api.limits`)."""
+    the environment's (`api.limits`), `files` (the files endpoint's folder and upload limit) too."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -214,6 +216,8 @@ def create_app(make_context: Any, limits: Limits | None = None) -> FastAPI:
         from taskstream.projections.metrics import prometheus_text
 
         return Response(await prometheus_text(request.app.state.ctx.pool), media_type="text/plain; version=0.0.4")
+
+    add_file_routes(app, files or FileSettings.from_env())  # before the catch-all: /files/... is not an endpoint
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"])
     async def dispatch(request: Request) -> Response:

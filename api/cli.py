@@ -12,7 +12,7 @@ from pathlib import Path
 CONF_SNIPPET = """api {{
     api_server: "{url}"
     web_server: "{url}"
-    files_server: "{url}"
+    files_server: "{url}/files"
     credentials {{
         access_key: "{key}"
         secret_key: "{secret}"
@@ -35,6 +35,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from taskstream.api.app import create_app
+    from taskstream.api.files.storage import FileSettings
     from taskstream.api.server import context_factory, prepare_database
 
     url, embedded = _database_url(Path(args.home))
@@ -49,7 +50,9 @@ def serve(args: argparse.Namespace) -> int:
                                                           secret=boot.secret_key), flush=True)  # type: ignore[attr-defined]
         else:
             print("using the existing key pairs (`taskstream credentials list`)", flush=True)
-        app = create_app(context_factory(url, args.kafka))
+        files = FileSettings.from_env(Path(args.home))
+        print(f"files served at {api_url}/files from {files.root}", flush=True)
+        app = create_app(context_factory(url, args.kafka), files=files)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     finally:
         if embedded is not None:

@@ -148,7 +148,7 @@ class Clients:
         config.touch()
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.home), "LANG": "C.UTF-8",
                 "CLEARML_API_HOST": self.server.url, "CLEARML_WEB_HOST": self.server.url,
-                "CLEARML_FILES_HOST": self.server.url, "CLEARML_API_ACCESS_KEY": self.server.access_key,
+                "CLEARML_FILES_HOST": f"{self.server.url}/files", "CLEARML_API_ACCESS_KEY": self.server.access_key,
                 "CLEARML_API_SECRET_KEY": self.server.secret_key, "CLEARML_CONFIG_FILE": str(config),
                 "CLEARML_CACHE_DIR": str(self.home / "cache"),
                 "PYTHONUNBUFFERED": "1"}
