@@ -83,3 +83,10 @@ async def test_project_listing_field_names_must_be_strings(tenant: Tenant, only_
     failure = await tenant.fails("projects.get_all", only_fields=only_fields)
     assert (failure.status, failure.subcode) == (400, 14)
     assert "Cannot resolve field" in failure.msg
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+async def test_a_method_no_route_takes_answers_an_envelope(tenant: Tenant, method: str) -> None:
+    response = await tenant.raw("/tasks.get_all", method=method)
+    assert response.status_code == 405
+    assert response.json()["meta"]["result_code"] == 405 and response.json()["data"] == {}
