@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test bench lint wheel-check kafka-start kafka-stop clean
+.PHONY: serve test fuzz bench lint wheel-check kafka-start kafka-stop clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# `make test` runs the schemathesis fuzz bounded for CI (tests/fuzz: seed 1, 15 examples per operation); this runs
+# it wider: FUZZ_EXAMPLES per operation and phase (100), FUZZ_SEED (a random one).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} $(BIN)/python -m pytest tests/fuzz -s -q
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -18,6 +18,7 @@ import asyncpg
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
 from taskstream.api.call import HANDLERS, PUBLIC, Call
@@ -229,5 +230,12 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
     @app.options("/{path:path}")
     async def preflight() -> Response:
         return Response(b"", status_code=200)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # What the router answers itself (a method no route takes: TRACE, CONNECT) is an envelope too.
+        headers = dict(exc.headers or {})
+        error = ApiError(exc.status_code, 0, f"{exc.detail} ({request.method})")
+        return _reply(_error_envelope(None, None, None, error), exc.status_code, headers)
 
     return app

@@ -71,7 +71,8 @@ def entries_limit(value: Any) -> int | None:
     """`max_task_entries`: absent (None) means every entry; otherwise an integer >= 0, else 400/12."""
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    # The limit is bound as a bigint: a larger integer is the client's mistake (400), not a database error.
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
         raise validation_error("max_task_entries must be an integer >= 0", max_task_entries=value)
     return value
 

@@ -49,10 +49,14 @@ def _int_field(call: Call, name: str, default: int | None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ApiError(400, 12, f"error for field '{name}'. expected an integer")
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ApiError(400, 12, f"error for field '{name}'. invalid literal for int() with base 10: "
                                 f"'{value}'") from exc
+    # A bigint column is compared with it: 1e30 is the client's mistake (400), not a database error (500).
+    if not -(2**63) <= number < 2**63:
+        raise ApiError(400, 12, f"error for field '{name}'. must be a 64-bit integer")
+    return number
 
 
 @endpoint("events.get_task_log")

@@ -45,8 +45,8 @@ def batch_items(call: Call) -> dict[str, dict[str, Any]]:
     by_task: dict[str, dict[str, Any]] = {}
     for item in items:
         if "task" not in item:
-            # The reference server fails such a body with a KeyError: 500/0 "'task'".
-            raise ApiError(500, 0, "'task'")
+            # The reference server fails such a body with a KeyError (500/0 "'task'"); a client's mistake is a 400.
+            raise ApiError(400, 11, "every update_batch item needs a task", missing=["task"])
         by_task[str(item["task"])] = conform_tags(item, call.requested)
     return by_task
 

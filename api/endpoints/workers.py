@@ -13,6 +13,19 @@ from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError
 
 DEFAULT_LAST_SEEN_SEC = 3600
+# Seconds in a worker's `timeout` (an integer column) and in `last_seen` (subtracted from now): beyond these a
+# value is a client's mistake (400/12), not a database or date overflow (500).
+MAX_SECONDS = 2**31 - 1
+
+
+def _seconds(name: str, value: Any) -> int | None:
+    """A positive number of seconds, None when absent or not positive (the default applies); 400/12 when
+    it is beyond MAX_SECONDS."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    if value > MAX_SECONDS:
+        raise ApiError(400, 12, f"error for field '{name}'. must be at most {MAX_SECONDS} seconds")
+    return value
 
 
 def _worker_id(call: Call) -> str:
@@ -37,11 +50,10 @@ def _text(call: Call, name: str) -> str | None:
 
 
 def _report(call: Call, status_report: bool) -> WorkerReport:
-    timeout = call.data.get("timeout")
     return WorkerReport(
         company=call.actor.company, worker=_worker_id(call), user=call.actor.user, now=utc_now(),
         queues=_strings(call, "queues"), tags=_strings(call, "tags"), system_tags=_strings(call, "system_tags"),
-        timeout_sec=timeout if isinstance(timeout, int) and timeout > 0 else None,
+        timeout_sec=_seconds("timeout", call.data.get("timeout")),
         task=_text(call, "task") if status_report else None, queue=_text(call, "queue") if status_report else None,
         status_report=status_report)
 
@@ -78,9 +90,7 @@ async def unregister(call: Call) -> dict[str, Any]:
 @endpoint("workers.get_all")
 async def get_all(call: Call) -> dict[str, Any]:
     """Live workers of the caller's company seen in the last `last_seen` seconds (default 3600)."""
-    last_seen = call.data.get("last_seen", DEFAULT_LAST_SEEN_SEC)
-    if isinstance(last_seen, bool) or not isinstance(last_seen, int) or last_seen <= 0:
-        last_seen = DEFAULT_LAST_SEEN_SEC
+    last_seen = _seconds("last_seen", call.data.get("last_seen")) or DEFAULT_LAST_SEEN_SEC
     return {"workers": await live_workers(call.ctx.pool, call.actor.company, utc_now(), last_seen)}
 
 

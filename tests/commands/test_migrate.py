@@ -70,9 +70,8 @@ def single_folder_layout(target: Path) -> Path:
     """The migrations as one folder, as before the split: each migration one file of all its parts."""
     target.mkdir()
     for name, parts in plan(MIGRATION_FOLDERS):
-        if name not in RECORDED_BEFORE_THE_SPLIT:
-            continue
-        (target / name).write_text("\n".join(path.read_text() for path in parts))
+        if name in RECORDED_BEFORE_THE_SPLIT:
+            (target / name).write_text("\n".join(path.read_text() for path in parts))
     return target
 
 
