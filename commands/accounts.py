@@ -85,6 +85,12 @@ async def token_secret(conn: asyncpg.Connection | asyncpg.Pool) -> str:
     return str(value)
 
 
+async def rotate_token_secret(conn: asyncpg.Connection) -> None:
+    """Replace the token signing secret: every token signed with the old one stops being accepted (servers
+    re-read it within their verification cache's lifetime)."""
+    await conn.execute("UPDATE settings SET value = $1 WHERE key = 'token_secret'", secrets.token_urlsafe(48))
+
+
 async def add_credentials(conn: asyncpg.Connection, user_id: str, access_key: str, secret_key: str) -> None:
     await conn.execute(
         "INSERT INTO credentials (access_key, secret_hash, user_id) VALUES ($1, $2, $3)",
