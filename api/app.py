@@ -54,7 +54,8 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
             grant = None
         else:
             grant = await ctx.auth.authenticate(request.headers.get("authorization"),
-                                                request.cookies.get(TOKEN_COOKIE))
+                                                request.cookies.get(TOKEN_COOKIE),
+                                                client=request.client.host if request.client else None)
             check_cookie_request(request)
         body = await read_body(request, limits.max_body_bytes)
         data, batched = parse_body(body, request.headers.get("content-type", ""))

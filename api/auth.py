@@ -5,6 +5,11 @@ Every way in ends at a key pair: a token names the access key it was granted for
 call re-checks that key through a cache of at most `CACHE_SECONDS` (`auth_cache.RefreshingCache`), so revoking a
 key stops its Basic calls and its tokens within that time, on every replica. The token signing secret is read
 through the same cache, so `taskstream credentials rotate-secret` stops every token within that time too.
+
+A key pair's secret is checked with scrypt once (`secret_check`: thread pool, one hash in flight per key, unknown
+keys cost the same); after that, while the key's stored hash is unchanged, the same secret is recognised by its
+SHA-256 and the key's row is only re-read (in the background while the key is in use). Wrong secrets are counted
+per key and per client address (`auth_backoff`): past the limit they are refused at once, without hashing.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from typing import Any
 import asyncpg
 import jwt
 
+from taskstream.api.auth_backoff import FailureBackoff
 from taskstream.api.auth_cache import RefreshingCache
 from taskstream.api.auth_settings import AuthSettings
+from taskstream.api.secret_check import SecretChecker
 from taskstream.commands.accounts import active_key, token_secret, verify_secret
 from taskstream.commands.session import Actor
 from taskstream.schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
@@ -45,10 +52,14 @@ class Grant:
 
 class Authenticator:
     def __init__(self, pool: asyncpg.Pool, token_secret: str, clock: Callable[[], float] = time.time, *,
-                 timer: Callable[[], float] = time.monotonic, settings: AuthSettings | None = None) -> None:
+                 timer: Callable[[], float] = time.monotonic, settings: AuthSettings | None = None,
+                 verify: Callable[[str, str], bool] = verify_secret) -> None:
         self.pool = pool
         self.clock = clock  # seconds since the epoch: the tokens' `iat` and `exp`
-        self.settings = settings or AuthSettings.from_env()
+        self.settings = settings = settings or AuthSettings.from_env()
+        self._checker = SecretChecker(settings.hash_threads, verify)
+        self._key_failures = FailureBackoff(settings.key_failures, settings.failure_window, timer)
+        self._address_failures = FailureBackoff(settings.address_failures, settings.failure_window, timer)
         self._keys: RefreshingCache[KeyRecord | None] = RefreshingCache(self._load_key, CACHE_SECONDS, timer)
         self._secrets: RefreshingCache[str] = RefreshingCache(self._load_secret, CACHE_SECONDS, timer, 1)
         self._secrets.seed(_TOKEN_SECRET, token_secret)
@@ -61,8 +72,10 @@ class Authenticator:
         """The signing secret as last read (tokens are signed and checked with it)."""
         return self._secrets.peek(_TOKEN_SECRET) or ""
 
-    async def authenticate(self, authorization: str | None, cookie_token: str | None) -> Grant:
-        """The caller's grant, or a 401 error (codes 10, 20, 21, 22, 30)."""
+    async def authenticate(self, authorization: str | None, cookie_token: str | None, *,
+                           client: str | None = None) -> Grant:
+        """The caller's grant, or a 401 error (codes 10, 20, 21, 22, 30); `client` is the caller's address (the
+        failures of key pairs are counted per address)."""
         if not authorization:
             if cookie_token:
                 return await self.verify_token(cookie_token)
@@ -78,15 +91,27 @@ class Authenticator:
             raise ApiError(401, 21) from exc
         if not sep:
             raise ApiError(401, 21)
-        return await self.verify_key_pair(access_key, secret)
+        return await self.verify_key_pair(access_key, secret, client)
 
-    async def verify_key_pair(self, access_key: str, secret: str) -> Grant:
+    async def verify_key_pair(self, access_key: str, secret: str, client: str | None = None) -> Grant:
+        """The key pair's grant; 401/22 for a wrong secret, an unknown key, or (without hashing) a key or an
+        address past its failure limit. A secret verified before is accepted during a backoff: an attacker
+        guessing a key does not lock out the clients already using it."""
         fingerprint = hashlib.sha256(secret.encode()).digest()
         found = await self._keys.get(access_key)
         if found is not None and self._verified.get(access_key) == (fingerprint, found[0]):
             return Grant(found[1], access_key)
-        if found is None or not verify_secret(secret, found[0]):
-            raise ApiError(401, 22, "failed to locate provided credentials")
+
+        def admit() -> None:
+            if self._key_failures.blocked(access_key) or self._address_failures.blocked(client):
+                raise _invalid_credentials()
+
+        stored = found[0] if found is not None else None  # None: hashed against a dummy, like a known key
+        matched = await self._checker.matches(access_key, fingerprint, secret, stored, admit)
+        if found is None or not matched:
+            self._key_failures.record(access_key)
+            self._address_failures.record(client)
+            raise _invalid_credentials()
         self._verified[access_key] = (fingerprint, found[0])
         return Grant(found[1], access_key)
 
@@ -130,6 +155,7 @@ class Authenticator:
     async def close(self) -> None:
         await self._keys.close()
         await self._secrets.close()
+        self._checker.close()
 
     async def _load_key(self, access_key: str) -> KeyRecord | None:
         found = await active_key(self.pool, access_key)
@@ -139,3 +165,7 @@ class Authenticator:
 
     async def _load_secret(self, _: str) -> str:
         return await token_secret(self.pool)
+
+
+def _invalid_credentials() -> ApiError:
+    return ApiError(401, 22, "failed to locate provided credentials")

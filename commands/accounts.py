@@ -29,6 +29,12 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
+# Stands for the stored hash of a key that does not exist: checking a secret against it costs what checking a real
+# one costs (same scrypt parameters), so an attacker cannot tell unknown keys from wrong secrets by the time taken.
+# Random, so no secret matches it.
+UNKNOWN_KEY_HASH = f"scrypt${secrets.token_hex(16)}${secrets.token_hex(64)}"
+
+
 def verify_secret(secret: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
     candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
