@@ -55,7 +55,9 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
         else:
             grant = await ctx.auth.authenticate(request.headers.get("authorization"),
                                                 request.cookies.get(TOKEN_COOKIE),
-                                                client=request.client.host if request.client else None)
+                                                client=request.client.host if request.client else None,
+                                                worker=request.headers.get("x-clearml-worker")
+                                                or request.headers.get("x-trains-worker"))
             check_cookie_request(request)
         body = await read_body(request, limits.max_body_bytes)
         data, batched = parse_body(body, request.headers.get("content-type", ""))

@@ -14,9 +14,11 @@ per key and per client address (`auth_backoff`): past the limit they are refused
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,12 +31,14 @@ from taskstream.api.auth_backoff import FailureBackoff
 from taskstream.api.auth_cache import RefreshingCache
 from taskstream.api.auth_settings import AuthSettings
 from taskstream.api.secret_check import SecretChecker
-from taskstream.commands.accounts import active_key, token_secret, verify_secret
+from taskstream.commands.accounts import active_key, token_secret, touch_credentials, verify_secret
 from taskstream.commands.session import Actor
 from taskstream.schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
 from taskstream.schemas.errors import ApiError
 
+log = logging.getLogger("taskstream.api.auth")
 CACHE_SECONDS = 30.0
+TOUCH_SECONDS = 60.0  # `credentials.last_used` is written at most this often per key
 DEFAULT_TOKEN_SECONDS = 30 * 24 * 3600
 _TOKEN_SECRET = "token_secret"
 KeyRecord = tuple[str, Actor]  # (stored secret hash, identity) of an active key pair
@@ -60,6 +64,9 @@ class Authenticator:
         self._checker = SecretChecker(settings.hash_threads, verify)
         self._key_failures = FailureBackoff(settings.key_failures, settings.failure_window, timer)
         self._address_failures = FailureBackoff(settings.address_failures, settings.failure_window, timer)
+        self._timer = timer
+        self._touched: dict[str, float] = {}  # access key → when its last_used was last written
+        self._touches: set[asyncio.Task[None]] = set()
         self._keys: RefreshingCache[KeyRecord | None] = RefreshingCache(self._load_key, CACHE_SECONDS, timer)
         self._secrets: RefreshingCache[str] = RefreshingCache(self._load_secret, CACHE_SECONDS, timer, 1)
         self._secrets.seed(_TOKEN_SECRET, token_secret)
@@ -73,9 +80,14 @@ class Authenticator:
         return self._secrets.peek(_TOKEN_SECRET) or ""
 
     async def authenticate(self, authorization: str | None, cookie_token: str | None, *,
-                           client: str | None = None) -> Grant:
+                           client: str | None = None, worker: str | None = None) -> Grant:
         """The caller's grant, or a 401 error (codes 10, 20, 21, 22, 30); `client` is the caller's address (the
-        failures of key pairs are counted per address)."""
+        failures of key pairs are counted per address); the key's `last_used_from` is `worker` or `client`."""
+        grant = await self._grant(authorization, cookie_token, client)
+        self._note_use(grant.access_key, worker or client)
+        return grant
+
+    async def _grant(self, authorization: str | None, cookie_token: str | None, client: str | None) -> Grant:
         if not authorization:
             if cookie_token:
                 return await self.verify_token(cookie_token)
@@ -147,12 +159,36 @@ class Authenticator:
             raise ApiError(401, 30, "invalid jwt token", reason="its key pair was revoked")
         return Grant(actor, access_key, expires)
 
+    def _note_use(self, access_key: str, used_from: str | None) -> None:
+        """Write the key's `last_used` in the background, at most once per TOUCH_SECONDS: never on the request's
+        path, and one row update a minute per key in use, whatever the request rate."""
+        now = self._timer()
+        if now - self._touched.get(access_key, now - TOUCH_SECONDS) < TOUCH_SECONDS:
+            return
+        self._touched[access_key] = now
+        task = asyncio.get_running_loop().create_task(self._touch(access_key, used_from))
+        self._touches.add(task)
+        task.add_done_callback(self._touches.discard)
+
+    async def _touch(self, access_key: str, used_from: str | None) -> None:
+        try:
+            await touch_credentials(self.pool, access_key, used_from)
+        except Exception as exc:  # bookkeeping: a failed write is retried by the next use a minute later
+            log.warning("writing last_used of %s failed: %r", access_key, exc)
+
     async def settle(self) -> None:
-        """Wait for the background refreshes in flight (tests; shutdown)."""
+        """Wait for the background refreshes and last_used writes in flight (tests; shutdown)."""
         await self._keys.settle()
         await self._secrets.settle()
+        while self._touches:
+            await asyncio.wait(list(self._touches))
 
     async def close(self) -> None:
+        """Stop the background work: last_used writes get a few seconds to finish, refreshes are cancelled."""
+        if self._touches:
+            await asyncio.wait(list(self._touches), timeout=5)
+        for task in list(self._touches):
+            task.cancel()
         await self._keys.close()
         await self._secrets.close()
         self._checker.close()

@@ -37,7 +37,10 @@ async def run_credentials(url: str, args: argparse.Namespace) -> int:
         elif args.action == "list":
             for pair in await key_pairs(conn):
                 state = f"revoked {pair.revoked:%Y-%m-%d %H:%M}" if pair.revoked else "active"
-                print(f"{pair.access_key}  user={pair.user_id}  created={pair.created:%Y-%m-%d %H:%M}  {state}")
+                used = (f"last used {pair.last_used:%Y-%m-%d %H:%M} from {pair.last_used_from or '?'}"
+                        if pair.last_used else "never used")
+                print(f"{pair.access_key}  user={pair.user_id}  created={pair.created:%Y-%m-%d %H:%M}  {state}  "
+                      f"{used}")
         elif args.action == "rotate-secret":
             await rotate_token_secret(conn)
             print(ROTATED)

@@ -143,13 +143,22 @@ class KeyPair:
     created: datetime
     revoked: datetime | None
     last_used: datetime | None
+    last_used_from: str | None = None
 
 
 async def key_pairs(conn: asyncpg.Connection) -> list[KeyPair]:
     """Every key pair, revoked ones too, oldest first."""
     rows = await conn.fetch(
-        "SELECT access_key, user_id, created, revoked, last_used FROM credentials ORDER BY created")
-    return [KeyPair(r["access_key"], r["user_id"], r["created"], r["revoked"], r["last_used"]) for r in rows]
+        "SELECT access_key, user_id, created, revoked, last_used, last_used_from FROM credentials ORDER BY created")
+    return [KeyPair(r["access_key"], r["user_id"], r["created"], r["revoked"], r["last_used"], r["last_used_from"])
+            for r in rows]
+
+
+async def touch_credentials(conn: asyncpg.Connection | asyncpg.Pool, access_key: str, used_from: str | None) -> None:
+    """Record that the key pair was used now, from `used_from` (the worker id the client sent, else its address).
+    Callers write it at most about once a minute per key: it is bookkeeping, not an audit trail."""
+    await conn.execute("UPDATE credentials SET last_used = now(), last_used_from = $2 WHERE access_key = $1",
+                       access_key, used_from)
 
 
 async def revoke(conn: asyncpg.Connection, access_key: str) -> bool:

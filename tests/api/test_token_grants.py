@@ -206,3 +206,37 @@ async def test_rotate_secret_stops_every_token(ctx: AppContext, own_database: tu
         assert await running.code("/tasks.get_all", bearer(fresh)) == 200
     async for restarted in serve(ctx, pool, await token_secret(pool)):  # a server started afterwards: at once
         assert await restarted.code("/tasks.get_all", bearer(token)) == 401
+
+
+async def last_used(pool: asyncpg.Pool, key: str) -> tuple[Any, Any]:
+    row = await pool.fetchrow("SELECT last_used, last_used_from FROM credentials WHERE access_key = $1", key)
+    return row["last_used"], row["last_used_from"]
+
+
+async def test_last_used_is_written_at_most_once_a_minute_off_the_request(server: Server) -> None:
+    key, secret = await server.new_key()
+    assert await last_used(server.pool, key) == (None, None)
+    token = await server.login(key, secret)
+    for _ in range(5):
+        assert await server.code("/tasks.get_all", {**bearer(token), "X-ClearML-Worker": "box-1"}) == 200
+    await server.auth.settle()
+    first, used_from = await last_used(server.pool, key)
+    assert first is not None and used_from == "127.0.0.1"  # the login's address: written once for all six calls
+    server.clock.now += 61
+    assert await server.code("/tasks.get_all", {**bearer(token), "X-ClearML-Worker": "box-1"}) == 200
+    await server.auth.settle()
+    later, used_from = await last_used(server.pool, key)
+    assert later > first and used_from == "box-1"  # the worker header when the client sends one (§2.2)
+
+
+async def test_credentials_list_shows_last_used(own_database: tuple[str, asyncpg.Pool, str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    url, pool, _ = own_database
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE credentials SET last_used = '2024-05-06 07:08:00+00', last_used_from = 'box-7'")
+        key, secret = generate_key_pair()
+        await add_credentials(conn, "__admin__", key, secret)
+    assert await run_credentials(url, argparse.Namespace(action="list")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("last used 2024-05-06 07:08 from box-7" in line for line in lines)
+    assert any(key in line and "never used" in line for line in lines)
