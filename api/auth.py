@@ -110,14 +110,17 @@ class Authenticator:
         address past its failure limit. A secret verified before is accepted during a backoff: an attacker
         guessing a key does not lock out the clients already using it."""
         fingerprint = hashlib.sha256(secret.encode()).digest()
-        found = await self._keys.get(access_key)
-        if found is not None and self._verified.get(access_key) == (fingerprint, found[0]):
-            return Grant(found[1], access_key)
 
         def admit() -> None:
             if self._key_failures.blocked(access_key) or self._address_failures.blocked(client):
                 raise _invalid_credentials()
 
+        verified = self._verified.get(access_key)
+        if verified is None or verified[0] != fingerprint:
+            admit()  # refused before any database read too
+        found = await self._keys.get(access_key)
+        if found is not None and verified == (fingerprint, found[0]):
+            return Grant(found[1], access_key)
         stored = found[0] if found is not None else None  # None: hashed against a dummy, like a known key
         matched = await self._checker.matches(access_key, fingerprint, secret, stored, admit)
         if found is None or not matched:
