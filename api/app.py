@@ -58,10 +58,13 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
         # Why authenticate before reading the body: an unauthenticated caller must not make the server hold
         # or parse anything it sends (the body is read only for a known caller, and only up to the limit).
         if path.endpoint in PUBLIC:
-            actor = None
+            grant = None
         else:
-            actor = await ctx.auth.authenticate(request.headers.get("authorization"),
-                                                request.cookies.get(TOKEN_COOKIE))
+            grant = await ctx.auth.authenticate(request.headers.get("authorization"),
+                                                request.cookies.get(TOKEN_COOKIE),
+                                                client=request.client.host if request.client else None,
+                                                worker=request.headers.get("x-clearml-worker")
+                                                or request.headers.get("x-trains-worker"))
             check_cookie_request(request)
             check_impersonation(request, actor)
         body = await read_body(request, limits.max_body_bytes)
@@ -70,9 +73,10 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
             raise validation_error(f"too many lines in one call: {len(batched)} (the limit is "
                                    f"{limits.max_batch_lines}, TASKSTREAM_MAX_BATCH_LINES)")
         data = merge_query(data, list(request.query_params.multi_items()))
-        call = Call(endpoint=path.endpoint, requested=path.requested, actor=actor,  # type: ignore[arg-type]
+        call = Call(endpoint=path.endpoint, requested=path.requested,
+                    actor=grant.actor if grant else None,  # type: ignore[arg-type]
                     data=validate_request(endpoint, data, limits.max_batch_ids), ctx=ctx, batched=batched,
-                    idempotency_key=idempotency_key(request), request_id=uuid4().hex)
+                    idempotency_key=idempotency_key(request), request_id=uuid4().hex, grant=grant)
         result = await handler(call)
         cookies = result.pop("__cookies__", None) if isinstance(result, dict) else None
         response = _reply(envelope(endpoint=path.endpoint, requested_text=path.requested_text,

@@ -11,6 +11,7 @@ from taskstream.commands.session import Actor
 from taskstream.schemas.contract import Version
 
 if TYPE_CHECKING:
+    from taskstream.api.auth import Grant
     from taskstream.api.context import AppContext
 
 
@@ -25,6 +26,7 @@ class Call:
     idempotency_key: str | None = None
     request_id: str = ""
     cookies: dict[str, str] = field(default_factory=dict)
+    grant: Grant | None = None  # how the caller authenticated (None on public endpoints)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         """Event metadata: who made the change, through which call, at which API version."""

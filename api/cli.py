@@ -1,4 +1,4 @@
-"""The `taskstream` command line: `serve` and `credentials create|list|revoke`."""
+"""The `taskstream` command line: `serve` and `credentials create|list|revoke|rotate-secret`."""
 
 from __future__ import annotations
 
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list key pairs (never the secrets)")
     revoke = actions.add_parser("revoke", help="revoke a key pair")
     revoke.add_argument("access_key")
+    actions.add_parser("rotate-secret", help="replace the token signing secret: every token issued so far stops "
+                                             "working (running servers notice within 30 s); key pairs still work")
     creds.set_defaults(func=credentials)
     from taskstream.api.stream_cli import add_commands
 

@@ -1,4 +1,4 @@
-"""`taskstream credentials create|list|revoke`."""
+"""`taskstream credentials create|list|revoke|rotate-secret`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 
 import asyncpg
 
+from taskstream.api.auth import CACHE_SECONDS
 from taskstream.api.database import migrate
 from taskstream.commands.accounts import (
     add_credentials,
@@ -13,8 +14,12 @@ from taskstream.commands.accounts import (
     generate_key_pair,
     key_pairs,
     revoke,
+    rotate_token_secret,
     user_exists,
 )
+
+ROTATED = (f"token signing secret rotated: every token stops working within {CACHE_SECONDS:.0f} s on running "
+           "servers (at once on servers started from now on); clients log in again with their key pairs")
 
 
 async def run_credentials(url: str, args: argparse.Namespace) -> int:
@@ -32,7 +37,13 @@ async def run_credentials(url: str, args: argparse.Namespace) -> int:
         elif args.action == "list":
             for pair in await key_pairs(conn):
                 state = f"revoked {pair.revoked:%Y-%m-%d %H:%M}" if pair.revoked else "active"
-                print(f"{pair.access_key}  user={pair.user_id}  created={pair.created:%Y-%m-%d %H:%M}  {state}")
+                used = (f"last used {pair.last_used:%Y-%m-%d %H:%M} from {pair.last_used_from or '?'}"
+                        if pair.last_used else "never used")
+                print(f"{pair.access_key}  user={pair.user_id}  created={pair.created:%Y-%m-%d %H:%M}  {state}  "
+                      f"{used}")
+        elif args.action == "rotate-secret":
+            await rotate_token_secret(conn)
+            print(ROTATED)
         else:
             done = await revoke(conn, args.access_key)
             print("revoked" if done else f"no active key pair {args.access_key}")

@@ -23,12 +23,15 @@ def context_factory(database_url: str, kafka_bootstrap: str | None = None
     async def make_context() -> AsyncIterator[AppContext]:
         pool = await create_pool(database_url)
         background = []
+        ctx: AppContext | None = None
         try:
             ctx = AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, await token_secret(pool)))
             background = start_background(pool, ctx.stores, database_url, kafka_bootstrap)
             yield ctx
         finally:
             await stop_background(background)
+            if ctx is not None:
+                await ctx.auth.close()
             await pool.close()
 
     return make_context

@@ -29,6 +29,12 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
+# Stands for the stored hash of a key that does not exist: checking a secret against it costs what checking a real
+# one costs (same scrypt parameters), so an attacker cannot tell unknown keys from wrong secrets by the time taken.
+# Random, so no secret matches it.
+UNKNOWN_KEY_HASH = f"scrypt${secrets.token_hex(16)}${secrets.token_hex(64)}"
+
+
 def verify_secret(secret: str, stored: str) -> bool:
     _, salt, digest = stored.split("$")
     candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
@@ -85,6 +91,12 @@ async def token_secret(conn: asyncpg.Connection | asyncpg.Pool) -> str:
     return str(value)
 
 
+async def rotate_token_secret(conn: asyncpg.Connection) -> None:
+    """Replace the token signing secret: every token signed with the old one stops being accepted (servers
+    re-read it within their verification cache's lifetime)."""
+    await conn.execute("UPDATE settings SET value = $1 WHERE key = 'token_secret'", secrets.token_urlsafe(48))
+
+
 async def add_credentials(conn: asyncpg.Connection, user_id: str, access_key: str, secret_key: str) -> None:
     await conn.execute(
         "INSERT INTO credentials (access_key, secret_hash, user_id) VALUES ($1, $2, $3)",
@@ -131,13 +143,22 @@ class KeyPair:
     created: datetime
     revoked: datetime | None
     last_used: datetime | None
+    last_used_from: str | None = None
 
 
 async def key_pairs(conn: asyncpg.Connection) -> list[KeyPair]:
     """Every key pair, revoked ones too, oldest first."""
     rows = await conn.fetch(
-        "SELECT access_key, user_id, created, revoked, last_used FROM credentials ORDER BY created")
-    return [KeyPair(r["access_key"], r["user_id"], r["created"], r["revoked"], r["last_used"]) for r in rows]
+        "SELECT access_key, user_id, created, revoked, last_used, last_used_from FROM credentials ORDER BY created")
+    return [KeyPair(r["access_key"], r["user_id"], r["created"], r["revoked"], r["last_used"], r["last_used_from"])
+            for r in rows]
+
+
+async def touch_credentials(conn: asyncpg.Connection | asyncpg.Pool, access_key: str, used_from: str | None) -> None:
+    """Record that the key pair was used now, from `used_from` (the worker id the client sent, else its address).
+    Callers write it at most about once a minute per key: it is bookkeeping, not an audit trail."""
+    await conn.execute("UPDATE credentials SET last_used = now(), last_used_from = $2 WHERE access_key = $1",
+                       access_key, used_from)
 
 
 async def revoke(conn: asyncpg.Connection, access_key: str) -> bool:

@@ -46,7 +46,9 @@ async def ctx(database_url: str) -> AsyncIterator[AppContext]:
     boot = await bootstrap(conn, None, None)
     await conn.close()
     pool = await create_pool(database_url)
-    yield AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, boot.token_secret))
+    context = AppContext(pool=pool, contract=load_contract(), auth=Authenticator(pool, boot.token_secret))
+    yield context
+    await context.auth.close()
     await pool.close()
 
 

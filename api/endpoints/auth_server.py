@@ -11,7 +11,8 @@ from taskstream.schemas.enums import SERVER_VERSION, TOKEN_API_VERSION
 @endpoint("auth.login")
 async def login(call: Call) -> dict[str, Any]:
     expiration = call.data.get("expiration_sec")
-    token = call.ctx.auth.issue_token(call.actor, expiration if isinstance(expiration, int) else None)
+    assert call.grant is not None  # auth.login is not public
+    token = await call.ctx.auth.issue_token(call.grant, expiration if isinstance(expiration, int) else None)
     return {"token": token, "__cookies__": {"clearml_token_basic": token}}
 
 

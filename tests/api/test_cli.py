@@ -7,7 +7,7 @@ import pytest
 from taskstream.api.cli import build_parser
 
 VERBS = [["serve"], ["credentials", "list"], ["credentials", "create"], ["credentials", "revoke", "K"],
-         ["relay"], ["subscribe", "audit"], ["replay", "--all"], ["history", "T"]]
+         ["credentials", "rotate-secret"], ["relay"], ["subscribe", "audit"], ["replay", "--all"], ["history", "T"]]
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=" ".join)
