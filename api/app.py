@@ -66,7 +66,7 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
                                                 worker=request.headers.get("x-clearml-worker")
                                                 or request.headers.get("x-trains-worker"))
             check_cookie_request(request)
-            check_impersonation(request, actor)
+            check_impersonation(request, grant.actor)
         body = await read_body(request, limits.max_body_bytes)
         data, batched = parse_body(body, request.headers.get("content-type", ""))
         if batched is not None and len(batched) > limits.max_batch_lines:

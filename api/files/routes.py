@@ -106,8 +106,9 @@ class FilesEndpoint:
         from taskstream.api.app import TOKEN_COOKIE
 
         cookie = request.cookies.get(TOKEN_COOKIE) if reading else None
-        return await request.app.state.ctx.auth.authenticate(  # type: ignore[no-any-return]
-            request.headers.get("authorization"), cookie)
+        grant = await request.app.state.ctx.auth.authenticate(
+            request.headers.get("authorization"), cookie, client=request.client.host if request.client else None)
+        return grant.actor  # type: ignore[no-any-return]
 
     async def upload(self, request: Request) -> Response:
         """Store every file part of a multipart POST at `<POST path>/<field name>` of the caller's company."""
