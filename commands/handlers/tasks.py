@@ -129,6 +129,7 @@ async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict
         queue_id = await lock_task_and_queue(session, command.task)
         _, events = await change_task(session, command.task,
                                       lambda doc: decide_reset(doc, command, caller.company, utc_now(), children))
+        await ctx.telemetry.delete_task_events(session.conn, command.task)
         removed = await remove_from_queue(ctx, session, command.task, queue_id, "reset")
         return {**update_result(events), "dequeued": {"removed": removed} if removed else {}, "events": {},
                 "deleted_models": 0, "urls": {}}
@@ -146,6 +147,7 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
         queue_id = await lock_task_and_queue(session, command.task)
         child_ids = await _lock_children(ctx, session, command.task, caller.company)
         await change_task(session, command.task, lambda doc: decide_delete(doc, command, caller.company, children))
+        await ctx.telemetry.delete_task_events(session.conn, command.task)
         await remove_from_queue(ctx, session, command.task, queue_id, "deleted")
         updated_children = await _orphan_children(session, command.task, child_ids)
         return {"deleted": True, "updated_children": updated_children, "updated_models": 0,
