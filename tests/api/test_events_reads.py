@@ -3,6 +3,7 @@ downsampled within the sample count, tenant-scoped, and gone with their task."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from taskstream.api.context import AppContext
@@ -14,7 +15,7 @@ SINGLE = -(2**31)
 
 def plot(task: str, metric: str, variant: str, iteration: int, ts: int = 1000) -> dict[str, Any]:
     return {"timestamp": ts, "type": "plot", "task": task, "iter": iteration, "metric": metric, "variant": variant,
-            "plot_str": '{"data": [{"x": [1], "y": [%d]}]}' % iteration}
+            "plot_str": json.dumps({"data": [{"x": [1], "y": [iteration]}]})}
 
 
 def image(task: str, metric: str, variant: str, iteration: int, ts: int = 1000) -> dict[str, Any]:
