@@ -48,6 +48,11 @@ class TelemetryTable:
                             events: list[tuple[str, str, dict[str, Any]]]) -> None:
         await insert_events(conn, company, events)
 
+    async def delete_task_events(self, conn: asyncpg.Connection, task_id: str) -> int:
+        """Everything reported about the task, whichever company it is filed under (a task id is unique)."""
+        status = await conn.execute("DELETE FROM task_events WHERE task = $1", task_id)
+        return int(status.split()[-1])
+
 
 @dataclass(frozen=True)
 class LogPage:

@@ -87,6 +87,9 @@ class TelemetryStore(Protocol):
     async def insert_events(self, conn: asyncpg.Connection, company: str,
                             events: list[tuple[str, str, dict[str, Any]]]) -> None: ...
 
+    async def delete_task_events(self, conn: asyncpg.Connection, task_id: str) -> int:
+        """Delete everything reported about the task (its reset or deletion); the number of rows deleted."""
+
 
 class WorkerRegistry(Protocol):
     """The live worker registry (`workers`), refreshed in the transaction of the task event a report makes."""

@@ -142,6 +142,7 @@ async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict
             return events
 
         _, events = await change_task(session, command.task, decide)
+        await ctx.telemetry.delete_task_events(session.conn, command.task)
         removed = await remove_from_queue(ctx, session, command.task, queue_id, "reset")
         return {**update_result(events), "dequeued": {"removed": removed} if removed else {}, "events": {},
                 "deleted_models": 0, "urls": urls}
@@ -166,6 +167,7 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
             return events
 
         await change_task(session, command.task, decide)
+        await ctx.telemetry.delete_task_events(session.conn, command.task)
         await remove_from_queue(ctx, session, command.task, queue_id, "deleted")
         updated_children = await _orphan_children(session, command.task, child_ids)
         return {"deleted": True, "updated_children": updated_children, "updated_models": 0,

@@ -11,6 +11,8 @@ Options (each also settable by environment variable, flag wins):
   --keep     BENCH_KEEP=1     keep the work directory (logs, pgdata) and print its path
   --listing-rows   BENCH_LISTING_ROWS   tasks for the listing bench (default 1000000; 0 skips it)
   --replay-events  BENCH_REPLAY_EVENTS  events for the replay bench (default 1000000; 0 skips it)
+  --histogram-iterations BENCH_HISTOGRAM_ITERATIONS  iterations of each of the 100 series of the histogram
+                   bench (default 10000, 10^6 points; 0 skips it)
   --consumer-rate  BENCH_CONSUMER_RATE  commands/s for the Kafka latency bench (default 1000; 0 skips it)
 Exit status: 0 when the report was printed (goals missed or not), 1 when the harness failed, 130 on Ctrl-C.
 """
@@ -56,6 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", default=env("BENCH_KEEP") == "1")
     parser.add_argument("--listing-rows", type=int, default=int(env("BENCH_LISTING_ROWS", "1000000")))
     parser.add_argument("--replay-events", type=int, default=int(env("BENCH_REPLAY_EVENTS", "1000000")))
+    parser.add_argument("--histogram-iterations", type=int, default=int(env("BENCH_HISTOGRAM_ITERATIONS", "10000")))
     parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "1000")))
     return parser.parse_args(argv)
 
@@ -221,7 +224,7 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     run_async(run_bench(select_scenarios(args.only), server, reference, settings, uri, header, meter))
     for item in [p for p in started if isinstance(p, processes.ServerProcess)]:
         item.stop()  # the HTTP servers are done: the parts below measure alone
-    run_async(run_extra(uri, args.listing_rows, args.replay_events, args.consumer_rate))
+    run_async(run_extra(uri, args.listing_rows, args.replay_events, args.consumer_rate, args.histogram_iterations))
 
 
 def stop_all(started: list[Any]) -> None:

@@ -2,10 +2,12 @@
 
 * listing at scale: `get_all` over 10^6 tasks loaded through the event log (targets p50 ≤ 10 ms, p99 ≤ 50 ms);
 * replay of the task read model over 10^6 events, beside a COPY of the same rows (target ≥ 100k events/s);
+* the scalar histogram at 10^6 points in one task, beside the same downsampling statement in SQL (target p95 ≤ 2×);
 * command → Kafka consumer latency at 1000 commands/s through the relay (target p99 ≤ 50 ms), with the local
   broker of `deploy/kafka/kafka.sh` (started here if none runs, and stopped again).
 
-Each part is skipped when its size is 0 (`--listing-rows`, `--replay-events`, `--consumer-rate`).
+Each part is skipped when its size is 0 (`--listing-rows`, `--replay-events`, `--histogram-iterations`,
+`--consumer-rate`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .histogram import run_histogram_bench
 from .listing import run_listing_bench
 from .replay_bench import run_consumer_latency_bench, run_replay_bench, scratch_database
 
@@ -55,7 +58,8 @@ def _kafka(action: str) -> bool:
     return subprocess.run([*KAFKA, action], capture_output=True, text=True).returncode == 0
 
 
-async def run_extra(uri: str, listing_rows: int, replay_events: int, consumer_rate: int) -> None:
+async def run_extra(uri: str, listing_rows: int, replay_events: int, consumer_rate: int,
+                    histogram_iterations: int = 0) -> None:
     """Run the enabled parts against the PostgreSQL server of `uri` (each in a scratch database)."""
     if listing_rows:
         print()
@@ -63,6 +67,10 @@ async def run_extra(uri: str, listing_rows: int, replay_events: int, consumer_ra
             await run_listing_bench(url, listing_rows)
     if replay_events:
         print_replay(await run_replay_bench(uri, replay_events))
+    if histogram_iterations:
+        print()
+        async with scratch_database(uri) as url:
+            await run_histogram_bench(url, iterations=histogram_iterations)
     if consumer_rate:
         started = not _kafka("status")
         if started and not _kafka("start"):
