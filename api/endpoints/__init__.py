@@ -3,6 +3,7 @@
 from taskstream.api.endpoints import (
     auth_server,
     events,
+    models,
     projects,
     queues,
     task_history,
@@ -20,6 +21,7 @@ from taskstream.api.endpoints import (
 __all__ = [
     "auth_server",
     "events",
+    "models",
     "projects",
     "queues",
     "task_history",
