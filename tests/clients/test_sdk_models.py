@@ -67,5 +67,5 @@ def test_output_model_registered_by_uri_published_queried_and_consumed(clients: 
     inputs = server.call("tasks.get_by_id", task=consumed["task"])["task"]["models"]["input"]
     assert [i["model"] for i in inputs] == [trained["model"]]
     history = server.call("models.get_history", model=trained["model"])["history"]
-    print("SDK model calls:", [(h["endpoint"], h["event"]) for h in history])
-    print(server.printed()[-20000:])
+    assert [h["endpoint"] for h in history] == ["models.create", "models.edit", "models.edit",
+                                                "models.add_or_update_metadata", "models.set_ready"]
