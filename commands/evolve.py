@@ -1,4 +1,5 @@
-"""`evolve(state, event) -> state`: how a task's document follows from its events. Pure: no I/O, no clock."""
+"""`evolve(state, event) -> state`: how a task's (queue's, project's, model's) document follows from its events.
+Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import copy
 from typing import Any
 
 from taskstream.schemas.events import Event, ProjectCreated, TaskChanged, TaskCreated, TaskDeleted
+from taskstream.schemas.model_events import ModelChanged, ModelCreated, ModelDeleted
 from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
 
 
@@ -32,7 +34,7 @@ def unset_path(doc: dict[str, Any], path: str) -> None:
         node.pop(leaf, None)
 
 
-def apply_changes(doc: dict[str, Any], changes: TaskChanged) -> dict[str, Any]:
+def apply_changes(doc: dict[str, Any], changes: TaskChanged | ModelChanged) -> dict[str, Any]:
     new = copy.deepcopy(doc)
     for path, value in changes.set.items():
         set_path(new, path, value)
@@ -47,7 +49,9 @@ def evolve(state: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
         return copy.deepcopy(event.task)
     if isinstance(event, ProjectCreated):
         return copy.deepcopy(event.project)
-    if isinstance(event, TaskDeleted | QueueDeleted):
+    if isinstance(event, ModelCreated):
+        return copy.deepcopy(event.model)
+    if isinstance(event, TaskDeleted | QueueDeleted | ModelDeleted):
         return None
     if isinstance(event, QueueCreated):
         return copy.deepcopy(event.queue)
@@ -56,7 +60,7 @@ def evolve(state: dict[str, Any] | None, event: Event) -> dict[str, Any] | None:
         if state is None:
             raise ValueError(f"{event.type_name()} on a queue stream with no state")
         return {**state, "last_update": event.at}
-    if isinstance(event, TaskChanged):
+    if isinstance(event, TaskChanged | ModelChanged):
         if state is None:
             raise ValueError(f"{event.type_name()} on a stream with no state")
         return apply_changes(state, event)

@@ -10,6 +10,7 @@ import asyncpg
 
 from taskstream.commands.handlers.context import CommandContext
 from taskstream.commands.session import StateStore
+from taskstream.projections.model_read_model import ModelReadModel, ModelTableLookups
 from taskstream.projections.project_read_model import ProjectReadModel, ProjectTableLookups
 from taskstream.projections.queue_read_model import QueueReadModel, QueueTableLookups
 from taskstream.projections.task_read_model import TaskReadModel, TaskTableLookups
@@ -19,11 +20,13 @@ from taskstream.projections.worker_registry import WorkerTable
 
 def inline_stores() -> dict[str, StateStore]:
     """The inline projector of each stream type, keyed as the handlers name them."""
-    return {"task": TaskReadModel(), "project": ProjectReadModel(), "queue": QueueReadModel()}
+    return {"task": TaskReadModel(), "project": ProjectReadModel(), "queue": QueueReadModel(),
+            "model": ModelReadModel()}
 
 
 def command_context(pool: asyncpg.Pool, stores: dict[str, StateStore] | None = None) -> CommandContext:
     """A context over the live read models (`stores`: the inline projectors, by default `inline_stores()`)."""
     return CommandContext(pool=pool, stores=stores if stores is not None else inline_stores(),
                           tasks=TaskTableLookups(), queues=QueueTableLookups(), projects=ProjectTableLookups(),
-                          telemetry=TelemetryTable(), workers=WorkerTable())
+                          telemetry=TelemetryTable(), workers=WorkerTable(),
+                          models=ModelTableLookups())

@@ -1,7 +1,8 @@
 """How a logged event travels through Kafka: its family (topic), key, headers and value, and back.
 
-Topic per event family (`taskstream.tasks`, `taskstream.projects`, `taskstream.queues`); key = stream id, so every
-event of one stream lands in one partition, in log order (per-stream order is all Kafka keeps). The value carries the
+Topic per event family (`taskstream.tasks`, `taskstream.projects`, `taskstream.queues`, `taskstream.models`);
+key = stream id, so every event of one stream lands in one partition, in log order (per-stream order is all Kafka
+keeps). The value carries the
 whole recorded event, so a consumer needs nothing else to apply it; the headers repeat what a router needs without
 parsing the value.
 """
@@ -15,18 +16,21 @@ from typing import Any
 from taskstream.commands.store import RecordedEvent
 from taskstream.schemas import json_codec
 from taskstream.schemas.events import REGISTRY, ProjectCreated
+from taskstream.schemas.model_events import ModelChanged, ModelCreated, ModelDeleted
 from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, QueueEntryChanged
 
 TOPIC_PREFIX = "taskstream."
-FAMILIES = ("tasks", "projects", "queues")
+FAMILIES = ("tasks", "projects", "queues", "models")
 
-# Event classes of project and queue streams; every other event belongs to a task stream.
+# Event classes of project, queue and model streams; every other event belongs to a task stream.
 _FAMILY_BASES: tuple[tuple[tuple[type, ...], str], ...] = (
-    ((ProjectCreated,), "projects"), ((QueueCreated, QueueEntryChanged, QueueDeleted), "queues"))
+    ((ProjectCreated,), "projects"), ((QueueCreated, QueueEntryChanged, QueueDeleted), "queues"),
+    ((ModelCreated, ModelChanged, ModelDeleted), "models"))
 
 
 def family_of(event_type: str) -> str:
-    """The family (stream kind) of an event type: 'tasks' unless it is an event of a project or queue stream."""
+    """The family (stream kind) of an event type: 'tasks' unless it is an event of a project, queue or model
+    stream."""
     cls = REGISTRY.get(event_type)
     for bases, family in _FAMILY_BASES:
         if cls is not None and issubclass(cls, bases):

@@ -20,6 +20,7 @@ from taskstream.commands.evolve import evolve, set_path, unset_path
 from taskstream.commands.session import StateStore
 from taskstream.commands.store import RowShape, recorded_from_text
 from taskstream.projections.audit import AUDIT_COLUMNS, STATE_COLUMNS, AuditTrail, audit_entry
+from taskstream.projections.model_read_model import ModelReadModel
 from taskstream.projections.project_read_model import ProjectReadModel
 from taskstream.projections.queue_read_model import QueueReadModel
 from taskstream.projections.task_read_model import _COLUMNS as TASK_COLUMNS
@@ -45,6 +46,7 @@ READ_MODELS: dict[str, ReadModel] = {
     "tasks": ReadModel("tasks", ("tasks",), ("tasks",), TaskReadModel),
     "projects": ReadModel("projects", ("projects",), ("projects",), ProjectReadModel),
     "queues": ReadModel("queues", ("queues", "queue_entries"), ("queues",), QueueReadModel),
+    "models": ReadModel("models", ("models",), ("models",), ModelReadModel),
     "audit": ReadModel("audit", ("task_audit", "audit_task_state"), ("tasks",), AuditTrail, checkpoint="audit"),
 }
 

@@ -17,6 +17,7 @@ from typing import Any
 # `Event` lives in `event_base` so that the modules of other streams' events subclass it without importing this one
 # (which imports them, to register every type); everything else imports it from here.
 from taskstream.schemas.event_base import Event as Event
+from taskstream.schemas.model_events import MODEL_EVENTS
 from taskstream.schemas.queue_events import QUEUE_EVENTS
 
 
@@ -187,9 +188,9 @@ TASK_EVENTS: tuple[type[Event], ...] = (
 )
 
 # Every event type of the log, complete on this module's import: task and project streams' events above, queue
-# streams' in `queue_events` (telemetry is not in the log: it becomes `MetricsReported`; workers write
-# `WorkerReported` to their task's stream).
-REGISTRY: dict[str, type[Event]] = {cls.type_name(): cls for cls in TASK_EVENTS + QUEUE_EVENTS}
+# streams' in `queue_events`, model streams' in `model_events` (telemetry is not in the log: it becomes
+# `MetricsReported`; workers write `WorkerReported` to their task's stream).
+REGISTRY: dict[str, type[Event]] = {cls.type_name(): cls for cls in TASK_EVENTS + QUEUE_EVENTS + MODEL_EVENTS}
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (event type, stored schema version) -> function lifting the data one version up.

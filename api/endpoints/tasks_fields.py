@@ -116,7 +116,7 @@ async def delete_artifacts(call: Call) -> dict[str, Any]:
 
 @endpoint("tasks.add_or_update_model")
 async def add_or_update_model(call: Call) -> dict[str, Any]:
-    """The model id is stored as given: there is no models service to check it against."""
+    """The model id is stored as given, unchecked, as the reference stores it (§5.7)."""
     task_id = require_task_id(call)
     data = call.data
     command = df.AddOrUpdateModel(task_id, data["name"], data["model"], data["type"], data.get("iteration"))

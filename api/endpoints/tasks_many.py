@@ -40,7 +40,8 @@ async def publish_many(call: Call) -> dict[str, Any]:
         command = ChangeStatus("publish", str(task_id), _flag(call, "force"),
                                text_or_none(call.data.get("status_reason")),
                                text_or_none(call.data.get("status_message")))
-        return await tasks.publish(call.ctx.commands, call.caller(), command)
+        return await tasks.publish(call.ctx.commands, call.caller(), command,
+                                   publish_model=call.data.get("publish_model", True) is not False)
 
     return await run_batch(call, handle_one)
 

@@ -81,7 +81,8 @@ async def stop(call: Call) -> dict[str, Any]:
 
 @endpoint("tasks.publish")
 async def publish(call: Call) -> dict[str, Any]:
-    return await tasks.publish(call.ctx.commands, call.caller(), status_command(call, "publish"))
+    return await tasks.publish(call.ctx.commands, call.caller(), status_command(call, "publish"),
+                               publish_model=call.data.get("publish_model", True) is not False)
 
 
 @endpoint("tasks.completed")

@@ -81,6 +81,22 @@ class ProjectLookups(Protocol):
         """The id of the company's project with this full ('/'-separated) name."""
 
 
+class ModelLookups(Protocol):
+    """Reads of the model read model (`models`)."""
+
+    async def company_of(self, db: Reader, model_id: str) -> str | None:
+        """The model's company ("" for a public model), None when there is no such model."""
+
+    async def document(self, db: Reader, model_id: str) -> dict[str, Any] | None:
+        """The model's document (any company's), None when there is no such model."""
+
+    async def missing(self, db: Reader, model_ids: list[str], company: str) -> list[str]:
+        """The ids (in the given order) that are neither models of the company nor public models."""
+
+    async def used_as_input(self, db: Reader, model_id: str, company: str) -> int:
+        """How many of the company's tasks list this model among their input models."""
+
+
 class TelemetryStore(Protocol):
     """The telemetry table (`task_events`), written in the transaction of the events it changes tasks with."""
 
@@ -108,6 +124,7 @@ class CommandContext:
     projects: ProjectLookups
     telemetry: TelemetryStore
     workers: WorkerRegistry
+    models: ModelLookups
 
 
 @dataclass(frozen=True)

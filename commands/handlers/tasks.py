@@ -19,6 +19,7 @@ from taskstream.commands.decide_status import (
 )
 from taskstream.commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
 from taskstream.commands.handlers.context import Caller, CommandContext
+from taskstream.commands.handlers.models import publish_output_model
 from taskstream.commands.handlers.references import check_references
 from taskstream.commands.handlers.single_task import change_task, fields_of, run_task_command, update_result
 from taskstream.commands.handlers.task_queue import lock_task_and_queue, remove_from_queue
@@ -101,11 +102,20 @@ async def stop(ctx: CommandContext, caller: Caller, command: ChangeStatus) -> di
                              caller.idempotency_key)
 
 
-async def publish(ctx: CommandContext, caller: Caller, command: ChangeStatus) -> dict[str, Any]:
-    """Publish one task (§5.23): `{updated, fields}`."""
-    return await run_task_command(ctx, caller, command.task,
-                                  lambda doc: decide_publish(doc, command, caller.company, utc_now()),
-                                  **_status_metadata(command))
+async def publish(ctx: CommandContext, caller: Caller, command: ChangeStatus,
+                  publish_model: bool = True) -> dict[str, Any]:
+    """Publish one task (§5.23): `{updated, fields}`. With `publish_model` (the default), the task's last output
+    model, if the company's and not ready, becomes ready in the same transaction (task locked before model)."""
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        stream, events = await change_task(
+            session, command.task, lambda doc: decide_publish(doc, command, caller.company, utc_now()))
+        if publish_model and stream.doc is not None:
+            await publish_output_model(session, caller.actor, stream.doc)
+        return update_result(events)
+
+    return await run_command(ctx, caller.company, caller.with_metadata(**_status_metadata(command)), work,
+                             caller.idempotency_key)
 
 
 async def complete(ctx: CommandContext, caller: Caller, command: ChangeStatus, publish: bool) -> dict[str, Any]:
@@ -119,7 +129,9 @@ async def complete(ctx: CommandContext, caller: Caller, command: ChangeStatus, p
             publish_command = ChangeStatus("publish", command.task, command.force, command.status_reason,
                                            command.status_message)
             published_events = decide_publish(stream.doc, publish_command, caller.company, utc_now())
-            await session.save("task", stream, published_events)
+            published_stream = await session.save("task", stream, published_events)
+            if published_stream.doc is not None:
+                await publish_output_model(session, caller.actor, published_stream.doc)
             events = events + published_events
             published = 1
         return {"updated": 1, "published": published, "fields": fields_of(events)}

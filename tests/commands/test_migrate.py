@@ -67,12 +67,17 @@ async def schema_of(conn: asyncpg.Connection) -> dict[str, list[str]]:
 
 
 def single_folder_layout(target: Path) -> Path:
-    """The migrations as one folder, as before the split: each migration one file of all its parts."""
+    """The migrations as one folder, as before the split: each migration one file of all its parts (those that
+    existed then; later ones are added by owners' folders only)."""
     target.mkdir()
     for name, parts in plan(MIGRATION_FOLDERS):
         if name in RECORDED_BEFORE_THE_SPLIT:
             (target / name).write_text("\n".join(path.read_text() for path in parts))
     return target
+
+
+def added_since_the_split() -> list[str]:
+    return [name for name, _ in plan(MIGRATION_FOLDERS) if name not in RECORDED_BEFORE_THE_SPLIT]
 
 
 def test_the_owners_folders_keep_every_name_existing_databases_recorded() -> None:

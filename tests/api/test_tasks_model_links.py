@@ -1,0 +1,81 @@
+"""How the tasks service uses the models service (issue 10 §2): `tasks.publish` (and `completed` with `publish`)
+readies the task's last output model in the same transaction; the input-model check task validation can call."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskstream.api.context import AppContext
+from taskstream.commands.handlers.models import check_input_models
+from taskstream.schemas.errors import ApiError
+from tests.conftest import Tenant
+
+
+async def _draft_model(tenant: Tenant, task: str | None = None, **fields: object) -> str:
+    body = {"task": task} if task else {}
+    return str((await tenant.call("models.create", name="weights", uri="s3://b/w", ready=False, **body,
+                                  **fields))["id"])
+
+
+async def _ready(tenant: Tenant, model_id: str) -> bool:
+    return bool((await tenant.call("models.get_by_id", model=model_id))["model"]["ready"])
+
+
+async def _task_with_output(tenant: Tenant, *models: str) -> str:
+    """A stopped task whose output models are `models`, in order (the last one is the one published)."""
+    task = await tenant.create_task("trainer")
+    for i, model_id in enumerate(models):
+        await tenant.call("tasks.add_or_update_model", task=task, name=f"out{i}", model=model_id, type="output")
+    await tenant.call("tasks.started", task=task)
+    await tenant.call("tasks.stopped", task=task)
+    return task
+
+
+async def test_publishing_a_task_readies_its_last_output_model(tenant: Tenant) -> None:
+    first, last = await _draft_model(tenant), await _draft_model(tenant)
+    task = await _task_with_output(tenant, first, last)
+    await tenant.call("tasks.publish", task=task)
+    assert (await _ready(tenant, first), await _ready(tenant, last)) == (False, True)
+    history = (await tenant.call("models.get_history", model=last))["history"]
+    assert [(h["event"], h["endpoint"]) for h in history][-1] == ("ModelPublished", "tasks.publish")
+
+
+async def test_publish_model_false_leaves_the_output_model_a_draft(tenant: Tenant) -> None:
+    model_id = await _draft_model(tenant)
+    task = await _task_with_output(tenant, model_id)
+    await tenant.call("tasks.publish", task=task, publish_model=False)
+    assert await _ready(tenant, model_id) is False
+
+
+async def test_completed_with_publish_and_publish_many_ready_the_output_model(tenant: Tenant) -> None:
+    completed_model, many_model = await _draft_model(tenant), await _draft_model(tenant)
+    completed_task = await _task_with_output(tenant, completed_model)
+    await tenant.call("tasks.completed", task=completed_task, force=True, publish=True)
+    many_task = await _task_with_output(tenant, many_model)
+    assert (await tenant.call("tasks.publish_many", ids=[many_task]))["succeeded"][0]["updated"] == 1
+    assert (await _ready(tenant, completed_model), await _ready(tenant, many_model)) == (True, True)
+
+
+async def test_a_rejected_publish_readies_nothing_and_foreign_or_missing_models_are_skipped(
+        tenant: Tenant, other_tenant: Tenant) -> None:
+    model_id = await _draft_model(tenant)
+    task = await tenant.create_task("draft")
+    await tenant.call("tasks.add_or_update_model", task=task, name="o", model=model_id, type="output")
+    assert (await tenant.fails("tasks.publish", task=task)).subcode == 110  # created → published needs force
+    assert await _ready(tenant, model_id) is False
+    theirs = await _draft_model(other_tenant)
+    for outputs in (["no-such-model"], [model_id, theirs]):
+        task = await _task_with_output(tenant, *outputs)
+        assert (await tenant.call("tasks.publish", task=task))["updated"] == 1
+    assert (await _ready(tenant, model_id), await _ready(other_tenant, theirs)) == (False, False)
+
+
+async def test_the_input_model_check_accepts_own_and_public_models_only(ctx: AppContext, tenant: Tenant,
+                                                                        other_tenant: Tenant) -> None:
+    own, public = await _draft_model(tenant), await _draft_model(other_tenant, public=True)
+    foreign = await _draft_model(other_tenant)
+    await check_input_models(ctx.commands, ctx.pool, tenant.company, [own, public, own])
+    with pytest.raises(ApiError) as rejected:
+        await check_input_models(ctx.commands, ctx.pool, tenant.company, [own, foreign, "nope"])
+    assert (rejected.value.code, rejected.value.subcode) == (400, 201)
+    assert rejected.value.msg == f"Invalid model id: models=({own}, {foreign}, nope)"
