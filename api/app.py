@@ -15,11 +15,11 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 
 import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
 from taskstream.api.call import HANDLERS, PUBLIC, Call
 from taskstream.api.context import AppContext
+from taskstream.api.docs import ASSETS_PATH, docs_asset, docs_page
 from taskstream.api.limits import Limits
 from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
@@ -163,7 +163,11 @@ def create_app(make_context: Any, limits: Limits | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="taskstream API")
+        return docs_page()
+
+    @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
+    async def docs_assets(name: str) -> Response:
+        return docs_asset(name)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
