@@ -7,6 +7,11 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import pytest
+
+from taskstream.api.app import create_app
+from taskstream.api.context import AppContext
+from tests.conftest import Tenant
 
 ASSET = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 
@@ -28,3 +33,23 @@ async def test_docs_assets_are_only_the_swagger_ui_files(http: httpx.AsyncClient
     for name in ("index.html", "swagger-initializer.js", "swagger-ui-bundle.js.map", "__init__.py"):
         assert (await http.get(f"/docs/assets/{name}")).status_code == 404
     assert (await http.get("/docs/assets/..%2F__init__.py")).status_code in (400, 404)
+
+
+async def test_metrics_are_open_when_no_token_is_configured(http: httpx.AsyncClient) -> None:
+    response = await http.get("/metrics")
+    assert response.status_code == 200 and "taskstream_log_head_position" in response.text
+
+
+async def test_metrics_need_the_configured_bearer_token(ctx: AppContext, tenant: Tenant,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKSTREAM_METRICS_TOKEN", "scrape-token-0123456789")
+    app = create_app(None)
+    app.state.ctx = ctx
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://taskstream") as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer scrape-token-012345678"},
+                        tenant.auth_header, {"Authorization": "scrape-token-0123456789"}):
+            refused = await client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert "taskstream_" not in refused.text and refused.headers["www-authenticate"] == "Bearer"
+        allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
+        assert allowed.status_code == 200 and "taskstream_log_head_position" in allowed.text
