@@ -7,7 +7,9 @@ version, validate, dispatch, and wrap the result in the envelope. A client's mis
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,13 +19,13 @@ from uuid import uuid4
 import asyncpg
 import orjson
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import taskstream.api.endpoints  # noqa: F401  (registers the handlers)
 from taskstream.api.call import HANDLERS, PUBLIC, Call
 from taskstream.api.context import AppContext
 from taskstream.api.database import pending_migrations
+from taskstream.api.docs import ASSETS_PATH, docs_asset, docs_page
 from taskstream.api.files.routes import add_file_routes
 from taskstream.api.files.storage import FileSettings
 from taskstream.api.limits import Limits
@@ -178,6 +180,15 @@ def _error_envelope(path: RequestPath | None, resolved: Version | None, trx: str
                     error_stack=stack)
 
 
+def metrics_allowed(authorization: str | None, token: str | None) -> bool:
+    """Whether a caller may read /metrics: anyone when no token is configured, else only with that bearer token
+    (compared in constant time)."""
+    if token is None:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def create_app(make_context: Any, limits: Limits | None = None, files: FileSettings | None = None) -> FastAPI:
     """The app; `make_context` is an async context manager factory yielding the AppContext; `limits` default to
     the environment's (`api.limits`), `files` (the files endpoint's folder and upload limit) too."""
@@ -214,12 +225,23 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="taskstream API")
+        return docs_page()
+
+    @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
+    async def docs_assets(name: str) -> Response:
+        return docs_asset(name)
+
+    # What /metrics tells (log head, subscriber positions and lag) is operational, not tenant data; when
+    # TASKSTREAM_METRICS_TOKEN is set it is shown only to `Authorization: Bearer <that token>`.
+    app.state.metrics_token = os.environ.get("TASKSTREAM_METRICS_TOKEN") or None
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         from taskstream.projections.metrics import prometheus_text
 
+        if not metrics_allowed(request.headers.get("authorization"), request.app.state.metrics_token):
+            return Response("/metrics needs Authorization: Bearer <TASKSTREAM_METRICS_TOKEN>\n", status_code=401,
+                            media_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
         return Response(await prometheus_text(request.app.state.ctx.pool), media_type="text/plain; version=0.0.4")
 
     add_file_routes(app, files or FileSettings.from_env())  # before the catch-all: /files/... is not an endpoint

@@ -31,6 +31,20 @@ def _database_url(home: Path) -> tuple[str, object | None]:
     return embedded.url, embedded
 
 
+SECRET_PLACEHOLDER = "<TASKSTREAM_SECRET_KEY>"
+
+
+def created_key_pair(api_url: str, access_key: str, secret_key: str, given: bool) -> str:
+    """What `serve` prints about the key pair it created on first start. The secret is printed only when the
+    server generated it (shown once); one given in TASKSTREAM_SECRET_KEY is known to whoever gave it and never
+    reaches the output (logs, terminals, CI transcripts)."""
+    shown = SECRET_PLACEHOLDER if given else secret_key
+    about = ("(from TASKSTREAM_SECRET_KEY, not shown)" if given
+             else f"{secret_key}  (shown once; `taskstream credentials create` makes more)")
+    return (f"access key: {access_key}\nsecret key: {about}\n"
+            "clearml.conf:\n" + CONF_SNIPPET.format(url=api_url, key=access_key, secret=shown))
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -44,10 +58,8 @@ def serve(args: argparse.Namespace) -> int:
         api_url = f"http://{args.host}:{args.port}"
         print(f"taskstream serving the ClearML API at {api_url}  (docs: {api_url}/docs)", flush=True)
         if getattr(boot, "access_key", None):
-            print(f"access key: {boot.access_key}\nsecret key: {boot.secret_key}  (shown once; "  # type: ignore[attr-defined]
-                  f"`taskstream credentials create` makes more)", flush=True)
-            print("clearml.conf:\n" + CONF_SNIPPET.format(url=api_url, key=boot.access_key,  # type: ignore[attr-defined]
-                                                          secret=boot.secret_key), flush=True)  # type: ignore[attr-defined]
+            print(created_key_pair(api_url, boot.access_key, boot.secret_key,  # type: ignore[attr-defined]
+                                   given=bool(os.environ.get("TASKSTREAM_SECRET_KEY"))), flush=True)
         else:
             print("using the existing key pairs (`taskstream credentials list`)", flush=True)
         files = FileSettings.from_env(Path(args.home))

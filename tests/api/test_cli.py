@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskstream.api.cli import build_parser
+from taskstream.api.cli import SECRET_PLACEHOLDER, build_parser, created_key_pair
 
 VERBS = [["serve"], ["credentials", "list"], ["credentials", "create"], ["credentials", "revoke", "K"],
          ["credentials", "rotate-secret"], ["relay"], ["subscribe", "audit"], ["replay", "--all"], ["history", "T"]]
@@ -31,3 +31,15 @@ def test_every_verb_help_shows_home(verb: list[str], capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):
         build_parser().parse_args([*words, "--help"])
     assert "--home" in capsys.readouterr().out
+
+
+def test_a_generated_secret_is_printed_with_its_clearml_conf() -> None:
+    printed = created_key_pair("http://127.0.0.1:8008", "KEY", "generated-secret", given=False)
+    assert "secret key: generated-secret" in printed
+    assert 'secret_key: "generated-secret"' in printed and SECRET_PLACEHOLDER not in printed
+
+
+def test_a_secret_from_the_environment_is_never_printed() -> None:
+    printed = created_key_pair("http://127.0.0.1:8008", "KEY", "given-secret", given=True)
+    assert "given-secret" not in printed
+    assert "access key: KEY" in printed and f'secret_key: "{SECRET_PLACEHOLDER}"' in printed

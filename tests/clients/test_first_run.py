@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from tests.clients.conftest import Clients
+from taskstream.api.cli import SECRET_PLACEHOLDER
+from tests.clients.conftest import Clients, Server
 
 pytestmark = pytest.mark.clients
 
@@ -28,11 +29,20 @@ def printed_snippet(output: str) -> str:
     return "\n".join(lines[: end + 1]) + "\n"
 
 
+def test_serve_never_prints_a_secret_given_in_the_environment(server: Server) -> None:
+    """The fixture's server got its key pair from TASKSTREAM_ACCESS_KEY/TASKSTREAM_SECRET_KEY (issue 9, 10a)."""
+    assert server.access_key in server.printed()
+    assert server.secret_key not in server.printed()
+
+
 def test_printed_snippet_configures_the_sdk(clients: Clients) -> None:
+    """The snippet as printed, with the secret the operator gave in TASKSTREAM_SECRET_KEY where it says so (a
+    generated secret is printed in place: `tests/api/test_cli.py`)."""
     snippet = printed_snippet(clients.server.printed())
-    assert clients.server.access_key in snippet and clients.server.secret_key in snippet
+    assert clients.server.access_key in snippet and SECRET_PLACEHOLDER in snippet
+    assert clients.server.secret_key not in snippet
     config = clients.home / "from-serve.conf"
-    config.write_text(snippet)
+    config.write_text(snippet.replace(SECRET_PLACEHOLDER, clients.server.secret_key))
     env = clients.env()
     for name in ("CLEARML_API_HOST", "CLEARML_WEB_HOST", "CLEARML_FILES_HOST", "CLEARML_API_ACCESS_KEY",
                  "CLEARML_API_SECRET_KEY"):
