@@ -8,11 +8,10 @@ from typing import Any
 
 import asyncpg
 
-from taskstream.projections.documents import project
 from taskstream.projections.query.execution import fetch_bounded
+from taskstream.projections.query.fields import dotted_spec, shape
 from taskstream.projections.query.paging import page_window
 from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
-from taskstream.schemas.errors import ApiError
 
 
 def compile_get_all(data: dict[str, Any], company: str) -> tuple[str, list[Any]]:
@@ -30,12 +29,8 @@ async def list_projects(pool: asyncpg.Pool, company: str, data: dict[str, Any]) 
     field name that is not a string (400/14)."""
     sql, args = compile_get_all(data, company)
     only = data.get("only_fields")
-    bad = [f for f in only if not isinstance(f, str)] if isinstance(only, list) else []
-    if bad:
-        raise ApiError(400, 14, "Lookup error (probably an invalid field name or unsupported nested field)",
-                       err=f'Cannot resolve field "{bad[0]}"')
-    return [project(json.loads(r["doc"]), only if isinstance(only, list) else None, False)
-            for r in await fetch_bounded(pool, sql, args)]
+    spec = dotted_spec(only if isinstance(only, list) else None)  # checked before the query runs
+    return [shape(json.loads(r["doc"]), spec) for r in await fetch_bounded(pool, sql, args)]
 
 
 async def project_by_id(pool: asyncpg.Pool, company: str, project_id: str) -> dict[str, Any] | None:

@@ -8,6 +8,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from taskstream.schemas.errors import ApiError
+
 
 @dataclass
 class FieldSpec:
@@ -25,9 +27,13 @@ class FieldSpec:
 
 
 def dotted_spec(only_fields: list[str] | None) -> FieldSpec:
-    """`["a.b", "-c"]` as a spec: dotted paths split on every dot, `-path` excludes."""
+    """`["a.b", "-c"]` as a spec: dotted paths split on every dot, `-path` excludes. A path that is not a string
+    answers the reference's lookup error (400/14)."""
     spec = FieldSpec()
     for path in only_fields or []:
+        if not isinstance(path, str):
+            raise ApiError(400, 14, "Lookup error (probably an invalid field name or unsupported nested field)",
+                           err=f'Cannot resolve field "{path}"')
         if path.startswith("-"):
             spec.excludes.append(path[1:].split("."))
         else:

@@ -139,3 +139,9 @@ async def test_an_overlong_idempotency_key_is_refused(tenant: Tenant) -> None:
 async def test_a_5000_digit_version_in_the_path_is_a_client_error(tenant: Tenant) -> None:
     response = await tenant.raw(f"/v{'9' * 5000}.0/tasks.get_all", {})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("endpoint", ["models.get_all", "models.get_all_ex", "projects.get_all", "queues.get_all"])
+async def test_only_fields_that_are_not_strings_are_a_lookup_error(tenant: Tenant, endpoint: str) -> None:
+    response = await tenant.raw(f"/{endpoint}", {"only_fields": [{}]})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 14)
