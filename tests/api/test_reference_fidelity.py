@@ -114,3 +114,51 @@ async def test_get_all_ex_answers_the_queue_with_its_name(tenant: Tenant) -> Non
     assert task["execution"]["queue"] == expected
     [plain] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["execution.queue"]))["tasks"]
     assert plain["execution"]["queue"] == queue["id"]
+
+
+LOOKUP = "Lookup error (probably an invalid field name or unsupported nested field): err=Cannot resolve field"
+
+
+async def test_unknown_order_and_projection_fields_answer_the_lookup_error(tenant: Tenant) -> None:
+    await tenant.create_task()
+    for body, name in (({"order_by": ["nope"]}, "nope"), ({"order_by": "-nope"}, "nope"),
+                       ({"order_by": ["name", "-nope"]}, "nope"), ({"only_fields": ["id", "nope"]}, "nope")):
+        failure = await tenant.fails("tasks.get_all", **body)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 14, f'{LOOKUP} "{name}"'), body
+    failure = await tenant.fails("tasks.get_all_ex", order_by=["nope"])
+    assert (failure.subcode, failure.msg) == (14, f'{LOOKUP} "nope"')
+    failure = await tenant.fails("tasks.get_all_ex", only_fields=["nope"])
+    assert (failure.subcode, failure.msg) == (14, "Fields not defined for object: fields=(nope), object=Task")
+    assert len((await tenant.call("tasks.get_all", order_by=["-name"]))["tasks"]) == 1
+
+
+def _plus_micros(stamp: str, micros: int) -> str:
+    from datetime import datetime, timedelta
+    return (datetime.fromisoformat(stamp) + timedelta(microseconds=micros)).isoformat()
+
+
+async def test_datetime_ranges_over_a_change_made_a_moment_ago(tenant: Tenant) -> None:
+    """Bounds compare at the stored millisecond precision, as the reference's BSON dates do: a bound taken within
+    the millisecond of a change still covers it, in every form of §6.3d."""
+    never = await tenant.create_task("never changed")
+    task_id = await tenant.create_task("changed now")
+    await tenant.call("tasks.started", task=task_id)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    for field in ("status_changed", "last_update"):
+        stamp = task[field]
+        low, high = _plus_micros(stamp, 400), _plus_micros(stamp, 1000)
+        naive = low.replace("+00:00", "")
+        forms = [[low, high], [naive, high.replace("+00:00", "Z")], [naive.replace("T", " "), high],
+                 [f">={low}", f"<={high}"], [f">= {naive}", f"< {high}"], [f">={low}"], low]
+        for value in forms:
+            listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"], **{field: value})
+            assert [t["name"] for t in listed["tasks"]] == ["changed now"], (field, value)
+        listed = await tenant.call("tasks.get_all", id=[task_id], **{field: [f"<{low}"]})
+        assert listed["tasks"] == [], field
+    # A null lower bound also matches the tasks whose status never changed (a missing value), as range fields do.
+    listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"], order_by=["name"],
+                               status_changed=[None, _plus_micros(task["status_changed"], 1000)])
+    assert [t["name"] for t in listed["tasks"]] == ["changed now", "never changed"]
+    listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"],
+                               status_changed=[None, "2000-01-01"])
+    assert [t["name"] for t in listed["tasks"]] == ["never changed"]
