@@ -7,6 +7,7 @@ the legacy conversions. References to other entities (parent, project, models) a
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,11 @@ def default_execution() -> dict[str, Any]:
 
 def default_script() -> dict[str, Any]:
     return {"binary": "python", "repository": "", "entry_point": "", "requirements": {}}
+
+
+def artifact_id(artifact: dict[str, Any]) -> str:
+    """The reference's storage key of an artifact: md5 of its key, `_`, its mode (§3.4)."""
+    return f"{hashlib.md5(str(artifact.get('key')).encode()).hexdigest()}_{artifact.get('mode') or 'output'}"
 
 
 def data_error(**data: Any) -> ApiError:

@@ -162,3 +162,63 @@ async def test_datetime_ranges_over_a_change_made_a_moment_ago(tenant: Tenant) -
     listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"],
                                status_changed=[None, "2000-01-01"])
     assert [t["name"] for t in listed["tasks"]] == ["never changed"]
+
+
+async def test_edit_below_2_13_echoes_the_docker_command(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    response = await tenant.raw("/v2.12/tasks.edit", {"task": task_id, "execution": {"docker_cmd": "img --arg"}})
+    fields = response.json()["data"]["fields"]
+    assert fields["container"] == {"image": "img", "arguments": "--arg"}
+    assert fields["execution"]["docker_cmd"] == "img --arg"
+    response = await tenant.raw("/v2.12/tasks.edit", {"task": task_id, "container": {"image": "other"}})
+    assert response.json()["data"]["fields"]["execution"] == {"docker_cmd": "other"}
+    current = (await tenant.call("tasks.edit", task=task_id, container={"image": "third"}))["fields"]
+    assert "execution" not in current
+    task = (await tenant.raw("/v2.12/tasks.get_by_id", {"task": task_id})).json()["data"]["task"]
+    assert (task["container"], task["execution"]["docker_cmd"]) == ({"image": "third"}, "third")
+
+
+def _artifact_id(key: str, mode: str) -> str:
+    import hashlib
+    return f"{hashlib.md5(key.encode()).hexdigest()}_{mode}"
+
+
+async def test_reset_echoes_artifacts_in_the_reference_shape(tenant: Tenant) -> None:
+    kept = {"key": "in", "type": "t", "mode": "input", "uri": "s3://b/in"}
+    artifacts = [{"key": "out", "type": "t", "uri": "s3://b/out"}, kept]
+    with_input = await tenant.create_task(execution={"artifacts": artifacts})
+    output_only = await tenant.create_task(execution={"artifacts": artifacts[:1]})
+    bare = await tenant.create_task()
+    for task_id in (with_input, output_only, bare):
+        await tenant.call("tasks.started", task=task_id)
+    batch = await tenant.call("tasks.reset_many", ids=[with_input, output_only, bare], force=True)
+    echoed = [item["fields"].get("execution.artifacts", "absent") for item in batch["succeeded"]]
+    assert echoed == [{_artifact_id("in", "input"): {**kept, "display_data": []}}, {}, "absent"]
+    single = await tenant.call("tasks.reset", task=with_input, force=True)
+    assert "execution.artifacts" not in single["fields"]
+    for call in ("tasks.reset", "tasks.reset_many"):
+        body = {"task": with_input} if call == "tasks.reset" else {"ids": [with_input]}
+        answer = await tenant.call(call, clear_all=True, force=True, **body)
+        fields = answer["fields"] if call == "tasks.reset" else answer["succeeded"][0]["fields"]
+        assert fields["execution"]["artifacts"] == {}, call
+    task = (await tenant.call("tasks.get_by_id", task=with_input))["task"]
+    assert task["execution"]["artifacts"] == []
+    [task] = (await tenant.call("tasks.get_all", id=[output_only], only_fields=["execution.artifacts"]))["tasks"]
+    assert task["execution"]["artifacts"] == []
+
+
+async def test_a_forced_enqueue_of_a_queued_task_leaves_no_stray_enqueue_status(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    queue = await tenant.call("queues.get_default")
+    other = await tenant.call("queues.create", name="second queue")
+    await tenant.call("tasks.enqueue", task=task_id, queue=queue["id"])
+    for target in (queue["id"], other["id"]):
+        failure = await tenant.fails("tasks.enqueue", task=task_id, queue=target, force=True)
+        assert failure.subcode == 706
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert (task["status"], task["enqueue_status"], task["execution"]["queue"]) == ("queued", "created", queue["id"])
+    await tenant.call("tasks.dequeue", task=task_id)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert task["status"] == "created" and "enqueue_status" not in task
+    [listed] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["enqueue_status"]))["tasks"]
+    assert "enqueue_status" not in listed
