@@ -54,7 +54,7 @@ async def validate(ctx: CommandContext, caller: Caller, command: CreateTask) -> 
     fields = dict(command.fields)
     if isinstance(fields.get("parent"), str) and fields["parent"].startswith("__DELETED__"):
         fields.pop("parent")
-    prepare_fields(fields, utc_now(), None)
+    prepare_fields(fields, utc_now(), None, saved=False)
     await check_references(ctx, ctx.pool, caller.company, fields)
 
 

@@ -120,7 +120,7 @@ LOOKUP = "Lookup error (probably an invalid field name or unsupported nested fie
 
 
 async def test_unknown_order_and_projection_fields_answer_the_lookup_error(tenant: Tenant) -> None:
-    await tenant.create_task()
+    task_id = await tenant.create_task()
     for body, name in (({"order_by": ["nope"]}, "nope"), ({"order_by": "-nope"}, "nope"),
                        ({"order_by": ["name", "-nope"]}, "nope"), ({"only_fields": ["id", "nope"]}, "nope")):
         failure = await tenant.fails("tasks.get_all", **body)
@@ -129,7 +129,7 @@ async def test_unknown_order_and_projection_fields_answer_the_lookup_error(tenan
     assert (failure.subcode, failure.msg) == (14, f'{LOOKUP} "nope"')
     failure = await tenant.fails("tasks.get_all_ex", only_fields=["nope"])
     assert (failure.subcode, failure.msg) == (14, "Fields not defined for object: fields=(nope), object=Task")
-    assert len((await tenant.call("tasks.get_all", order_by=["-name"]))["tasks"]) == 1
+    assert len((await tenant.call("tasks.get_all", id=[task_id], order_by=["-name"]))["tasks"]) == 1
 
 
 def _plus_micros(stamp: str, micros: int) -> str:
@@ -222,3 +222,54 @@ async def test_a_forced_enqueue_of_a_queued_task_leaves_no_stray_enqueue_status(
     assert task["status"] == "created" and "enqueue_status" not in task
     [listed] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["enqueue_status"]))["tasks"]
     assert "enqueue_status" not in listed
+
+
+REQUIRED = "ValidationError(Field is required,)"
+STRING_ONLY = "ValidationError(StringField only accepts string values,)"
+
+
+async def test_storage_validation_answers_the_reference_shapes(tenant: Tenant) -> None:
+    cases = [
+        ({"hyperparams": {"s": {"p": {"name": "p"}}}},
+         f"hyperparams={{'s': {{'p': {{'section': {REQUIRED}, 'value': {REQUIRED}}}}}}}"),
+        ({"hyperparams": {"s": {"ok": {"section": "s", "name": "ok", "value": "1"},
+                                "p": {"section": "s", "name": "p", "value": 1}}, "a.b": {"q": {"name": "q"}}}},
+         f"hyperparams={{'s': {{'p': {{'value': {STRING_ONLY}}}}}, "
+         f"'a%2Eb': {{'q': {{'section': {REQUIRED}, 'value': {REQUIRED}}}}}}}"),
+        ({"configuration": {"c": {"name": "c", "value": None}}}, f"configuration={{'c': {{'value': {REQUIRED}}}}}"),
+        ({"execution": {"artifacts": [{"key": "k", "uri": "s3://x"}]}},
+         f"execution={{'artifacts': {{'{_artifact_id('k', 'output')}': {{'type': {REQUIRED}}}}}}}"),
+    ]
+    for fields, data in cases:
+        failure = await tenant.fails("tasks.create", name="storage check", type="training", **fields)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 800, f"Data validation error: {data}"), fields
+        # validate checks what create checks before saving; the storage-level rules apply when saving only
+        assert await tenant.call("tasks.validate", name="ab", type="training", **fields) == {}
+    assert (await tenant.call("tasks.get_all", name="^storage check$"))["tasks"] == []
+    short = await tenant.fails("tasks.create", name=" ab ", type="training")
+    assert (short.subcode, short.msg) == (800, "Data validation error: name=String value is too short")
+
+
+async def test_names_shorter_than_three_where_the_reference_accepts_them(tenant: Tenant) -> None:
+    task_id = await tenant.create_task("long name")
+    assert (await tenant.fails("tasks.update", task=task_id, name="ab")).subcode == 800
+    assert (await tenant.fails("tasks.edit", task=task_id, name="ab")).subcode == 800
+    response = await tenant.raw("/tasks.update_batch", headers={"Content-Type": "application/json-lines"},
+                                content=f'{{"task": "{task_id}", "name": "ab"}}'.encode())
+    assert (response.status_code, response.json()["data"]) == (200, {"updated": 1})
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "ab"
+
+
+async def test_operator_prefixed_tags_are_refused_only_with_tags(tenant: Tenant) -> None:
+    """The reference checks the `__$` prefix of tags and system tags when the call sends `tags` (§5.9 step 4,
+    conform_tag_fields); system tags sent without tags are stored as given."""
+    refused = "Invalid value for fields (unsupported tag prefix): values=(__$x)"
+    for fields in ({"tags": ["__$x"]}, {"tags": [], "system_tags": ["__$x"]}):
+        failure = await tenant.fails("tasks.create", name="tagged", type="training", **fields)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 16, refused), fields
+    task_id = (await tenant.call("tasks.create", name="tagged", type="training", system_tags=["b", "__$x"]))["id"]
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["system_tags"] == ["__$x", "b"]
+    await tenant.call("tasks.update", task=task_id, system_tags=["__$y"])
+    assert (await tenant.fails("tasks.update", task=task_id, tags=["t"], system_tags=["__$z"])).subcode == 16
+    [task] = (await tenant.call("tasks.get_all", id=[task_id]))["tasks"]
+    assert (task["system_tags"], task["tags"]) == (["__$y"], [])
