@@ -189,5 +189,5 @@ def decide_update_batch(docs: Docs, items: dict[str, dict[str, Any]], company: s
     missing = [i for i, doc in docs.items() if doc is None or doc.get("company") != company]
     if missing:
         raise invalid_task_id(ids=missing)
-    decided = {i: decide_update(docs[i], UpdateTask(i, item), company, now) for i, item in items.items()}
+    decided = {i: decide_update(docs[i], UpdateTask(i, item), company, now, batch=True) for i, item in items.items()}
     return {i: events for i, events in decided.items() if events}

@@ -8,7 +8,7 @@ from typing import Any
 
 from taskstream.commands.decide_task import writable
 from taskstream.commands.messages import ChangeStatus, DeleteTask, ResetTask
-from taskstream.commands.task_document import default_script
+from taskstream.commands.task_document import artifact_id, default_script
 from taskstream.commands.transitions import check_transition
 from taskstream.schemas.clock import iso
 from taskstream.schemas.errors import ApiError, invalid_task_id, invalid_task_status
@@ -110,6 +110,19 @@ def file_urls(doc: dict[str, Any] | None, output_only: bool) -> dict[str, list[s
     uris = [a["uri"] for a in artifacts
             if a.get("uri") and (not output_only or a.get("mode", "output") == "output")]
     return {"model_urls": [], "event_urls": [], "artifact_urls": uris}
+
+
+def reset_fields(fields: dict[str, Any], doc: dict[str, Any] | None, command: ResetTask) -> dict[str, Any]:
+    """The `fields` of a reset's answer in the reference's shapes: a cleared execution echoes its artifacts as the
+    stored map, `{}`; with `echo_artifacts` (reset_many, whose reference code misses reset's pop of them) the kept
+    input artifacts are echoed as that map, `{<id>: artifact}`, when the task had artifacts."""
+    if isinstance(fields.get("execution"), dict):
+        fields = {**fields, "execution": {**fields["execution"], "artifacts": {}}}
+    artifacts = ((doc or {}).get("execution") or {}).get("artifacts") or []
+    if command.echo_artifacts and artifacts and not command.clear_all:
+        kept = [a for a in artifacts if a.get("mode") == "input"]
+        fields = {**fields, "execution.artifacts": {artifact_id(a): a for a in kept}}
+    return fields
 
 
 def decide_reset(doc: dict[str, Any] | None, command: ResetTask, company: str, now: datetime,

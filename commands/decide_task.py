@@ -6,6 +6,7 @@ an `ApiError` (a rejection writes nothing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -69,16 +70,22 @@ def _without_legacy(current: dict[str, Any], target: str) -> tuple[dict[str, Any
     return {s: items for s, items in sections.items() if items}, removed
 
 
-def prepare_fields(fields: dict[str, Any], now: datetime, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate and convert the given task fields into document form (only the keys that were sent)."""
+def prepare_fields(fields: dict[str, Any], now: datetime, previous: dict[str, Any] | None,
+                   saved: bool = True) -> dict[str, Any]:
+    """Validate and convert the given task fields into document form (only the keys that were sent). The rules the
+    reference's task model applies when it saves (name length, required and string item fields, artifact type:
+    400/800) apply only when `saved` (`validate` saves nothing, §5.10)."""
     prepared: dict[str, Any] = {}
-    checks = {"name": td.check_name, "hyperparams": td.check_hyperparams, "configuration": td.check_configuration,
-              "script": td.check_script, "container": td.check_container, "runtime": td.check_runtime}
+    checks: dict[str, Callable[[Any], Any]] = {
+        "name": lambda name: td.check_name(name, 3 if saved else 0),
+        "hyperparams": lambda value: td.check_hyperparams(value, saved),
+        "configuration": lambda value: td.check_configuration(value, saved),
+        "script": td.check_script, "container": td.check_container, "runtime": td.check_runtime}
     for key, value in fields.items():
         if key in checks:
             prepared[key] = checks[key](value)
         elif key in ("tags", "system_tags"):
-            prepared[key] = td.check_tags(value, key)
+            prepared[key] = td.check_tags(value, key, check_prefix="tags" in fields)
         elif key == "models":
             prepared[key] = td.check_models(value, now)
         elif key == "output_dest":
@@ -86,7 +93,7 @@ def prepare_fields(fields: dict[str, Any], now: datetime, previous: dict[str, An
         elif key in ("type", "comment", "parent", "project", "status"):
             prepared[key] = value
     if "execution" in fields:
-        execution = td.check_execution(fields["execution"])
+        execution = td.check_execution(fields["execution"], saved)
         _legacy_merge(prepared, execution, previous)
         prepared["execution"] = execution
     return prepared
@@ -135,7 +142,10 @@ def decide_edit(doc: dict[str, Any] | None, command: EditTask, company: str, now
     return [TaskEdited(set=changes, force=command.force)]
 
 
-def decide_update(doc: dict[str, Any] | None, command: UpdateTask, company: str, now: datetime) -> list[Event]:
+def decide_update(doc: dict[str, Any] | None, command: UpdateTask, company: str, now: datetime,
+                  batch: bool = False) -> list[Event]:
+    """`tasks.update` (§5.11); in a `batch` (update_batch, which the reference writes without its task model) a
+    string name is stored as given, whatever its length."""
     writable(doc, command.task, company)
     changes: dict[str, Any] = {}
     for key, path in UPDATE_FIELDS.items():
@@ -143,9 +153,9 @@ def decide_update(doc: dict[str, Any] | None, command: UpdateTask, company: str,
             continue
         value = command.fields[key]
         if key == "name":
-            value = td.check_name(value)
+            value = value if batch and isinstance(value, str) else td.check_name(value)
         elif key in ("tags", "system_tags"):
-            value = td.check_tags(value, key)
+            value = td.check_tags(value, key, check_prefix="tags" in command.fields)
         changes[path] = value
     if not changes:
         return []

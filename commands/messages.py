@@ -42,6 +42,7 @@ class ResetTask:
     force: bool = False
     clear_all: bool = False
     return_file_urls: bool = False
+    echo_artifacts: bool = False  # reset_many's answer echoes `execution.artifacts` (reset's does not)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the legacy conversions. References to other entities (parent, project, models) a
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -30,28 +31,69 @@ def default_script() -> dict[str, Any]:
     return {"binary": "python", "repository": "", "entry_point": "", "requirements": {}}
 
 
+def artifact_id(artifact: dict[str, Any]) -> str:
+    """The reference's storage key of an artifact: md5 of its key, `_`, its mode (§3.4)."""
+    return f"{hashlib.md5(str(artifact.get('key')).encode()).hexdigest()}_{artifact.get('mode') or 'output'}"
+
+
 def data_error(**data: Any) -> ApiError:
     return ApiError(400, 800, None, **data)
 
 
-def check_name(name: Any) -> str:
+def check_name(name: Any, min_length: int = 3) -> str:
+    """Stripped; at least `min_length` characters (the reference's model applies 3 when it saves a task or queue,
+    so where it writes without its model, `update_batch`, and where it saves nothing, `validate`, 0)."""
     if not isinstance(name, str):
         raise data_error(name="StringField only accepts string values")
     stripped = name.strip()
-    if len(stripped) < 3:
+    if len(stripped) < min_length:
         raise data_error(name="String value is too short")
     return stripped
 
 
-def check_tags(tags: Any, field: str) -> list[str]:
+def check_tags(tags: Any, field: str, check_prefix: bool = True) -> list[str]:
+    """Sorted; a value starting with `__$` → 400/16 when `check_prefix` (the reference checks both tag lists only
+    when a call sends `tags`: system tags sent without tags are stored as given, conform_tag_fields)."""
     if tags is None:
         return []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise data_error(**{field: "ListField only accepts list of strings"})
     bad = [t for t in tags if t.startswith("__$")]
-    if bad:
+    if bad and check_prefix:
         raise ApiError(400, 16, "unsupported tag prefix", values=bad)
     return sorted(tags)
+
+
+REQUIRED = "Field is required"
+STRING_ONLY = "StringField only accepts string values"
+# The item models' string fields in their declared order, and whether each is required (ParamsItem,
+# ConfigurationItem of the reference's task model): the order its error trees list them in.
+PARAM_FIELDS = (("section", True), ("name", True), ("value", True), ("type", False), ("description", False))
+CONFIGURATION_FIELDS = PARAM_FIELDS[1:]
+
+
+def storage_key(name: str) -> str:
+    """A section, parameter or configuration name as the reference stores it (§3.3 escaping)."""
+    key = name.strip().replace("%", "%%").replace(".", "%2E").replace("$", "%24").replace("__", "%_%_")
+    return "%_" + key[1:] if key.startswith("_") else key
+
+
+def _rendered(tree: Any) -> str:
+    """An error tree as the reference prints its model's errors: `{'a': {'b': ValidationError(<msg>,)}}`."""
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{key!r}: {_rendered(value)}" for key, value in tree.items()) + "}"
+    return f"ValidationError({tree},)"
+
+
+def _item_errors(item: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> dict[str, str]:
+    errors = {}
+    for key, required in fields:
+        if item.get(key) is None:
+            if required:
+                errors[key] = REQUIRED
+        elif not isinstance(item[key], str):
+            errors[key] = STRING_ONLY
+    return errors
 
 
 def _params_section(section: str, items: Any, kind: str) -> dict[str, Any]:
@@ -70,21 +112,29 @@ def _params_section(section: str, items: Any, kind: str) -> dict[str, Any]:
 def _param_item(item: Any, field: str, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise data_error(**{field: f"{where}: Only dictionaries may be used in an EmbeddedDocumentField"})
-    value = item.get("value")
-    if value is not None and not isinstance(value, str):
-        raise data_error(**{field: f"{where}.value: StringField only accepts string values"})
     return {k: v for k, v in item.items() if v is not None or k == "value"}
 
 
-def check_hyperparams(hyperparams: Any) -> dict[str, Any]:
+def check_hyperparams(hyperparams: Any, saved: bool = True) -> dict[str, Any]:
+    """Empty names → 400/12 first; then, when the task is saved, items without `section`, `name` or `value`, or
+    with a non-string one → 400/800 `hyperparams={<section>: {<name>: {<field>: ValidationError(...)}}}`."""
     if hyperparams is None:
         return {}
     if not isinstance(hyperparams, dict):
         raise data_error(hyperparams="Only dictionaries may be used in a DictField")
-    return {section: _params_section(section, items, "section") for section, items in hyperparams.items()}
+    result = {section: _params_section(section, items, "section") for section, items in hyperparams.items()}
+    errors: dict[str, dict[str, dict[str, str]]] = {}
+    for section, items in result.items() if saved else ():
+        for name, item in items.items():
+            if item_errors := _item_errors(item, PARAM_FIELDS):
+                errors.setdefault(storage_key(section), {})[storage_key(str(name))] = item_errors
+    if errors:
+        raise data_error(hyperparams=_rendered(errors))
+    return result
 
 
-def check_configuration(configuration: Any) -> dict[str, Any]:
+def check_configuration(configuration: Any, saved: bool = True) -> dict[str, Any]:
+    """As `check_hyperparams`: `configuration={<name>: {<field>: ValidationError(...)}}` when saved."""
     if configuration is None:
         return {}
     if not isinstance(configuration, dict):
@@ -94,11 +144,16 @@ def check_configuration(configuration: Any) -> dict[str, Any]:
         if not str(name).strip():
             raise validation_error("Empty configuration name is not allowed")
         result[name] = _param_item(item, "configuration", name)
+    errors = {storage_key(str(name)): item_errors for name, item in result.items()
+              if saved and (item_errors := _item_errors(item, CONFIGURATION_FIELDS))}
+    if errors:
+        raise data_error(configuration=_rendered(errors))
     return result
 
 
-def check_artifacts(artifacts: Any) -> list[dict[str, Any]]:
-    """Artifacts arrive as a list; identity is (key, mode); output is a list sorted by key."""
+def check_artifacts(artifacts: Any, saved: bool = True) -> list[dict[str, Any]]:
+    """Artifacts arrive as a list; identity is (key, mode); output is a list sorted by key. Without `type`, when
+    saved → 400/800 `execution={'artifacts': {<id>: {'type': ValidationError(Field is required,)}}}` (§3.4)."""
     if artifacts is None:
         return []
     if isinstance(artifacts, dict):
@@ -107,9 +162,11 @@ def check_artifacts(artifacts: Any) -> list[dict[str, Any]]:
         raise data_error(execution="artifacts: ListField only accepts lists")
     slots: dict[tuple[str, str], dict[str, Any]] = {}
     for item in artifacts:
-        if not isinstance(item, dict) or "key" not in item or "type" not in item:
-            missing = "key" if not isinstance(item, dict) or "key" not in item else "type"
-            raise data_error(execution={"artifacts": {missing: "Field is required"}})
+        if not isinstance(item, dict) or "key" not in item:
+            # the reference fails with a 500 (no key to compute the artifact's id from)
+            raise data_error(execution=_rendered({"artifacts": {"key": REQUIRED}}))
+        if item.get("type") is None and saved:
+            raise data_error(execution=_rendered({"artifacts": {artifact_id(item): {"type": REQUIRED}}}))
         artifact = {k: copy.deepcopy(v) for k, v in item.items() if k in ARTIFACT_KEYS and v is not None}
         artifact.setdefault("mode", "output")
         artifact.setdefault("display_data", [])
@@ -138,12 +195,12 @@ def legacy_configuration(model_desc: dict[str, Any]) -> dict[str, Any]:
     return {name: {"name": name, "value": str(value), "type": "legacy"} for name, value in model_desc.items()}
 
 
-def check_execution(execution: Any) -> dict[str, Any]:
+def check_execution(execution: Any, saved: bool = True) -> dict[str, Any]:
     if not isinstance(execution, dict):
         raise data_error(execution="Only dictionaries may be used in an EmbeddedDocumentField")
     result = {k: copy.deepcopy(v) for k, v in execution.items() if k in EXECUTION_KEYS}
     if "artifacts" in result:
-        result["artifacts"] = check_artifacts(result["artifacts"])
+        result["artifacts"] = check_artifacts(result["artifacts"], saved)
     if "model_labels" in result and not isinstance(result["model_labels"], dict):
         raise data_error(execution="model_labels: Only dictionaries may be used in a DictField")
     for key in ("parameters", "model_desc"):

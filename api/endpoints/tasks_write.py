@@ -13,6 +13,7 @@ from taskstream.api.versions import conform_tags, conform_task_input
 from taskstream.commands.handlers import tasks
 from taskstream.commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask
 from taskstream.commands.task_document import CREATE_KEYS, EDIT_KEYS
+from taskstream.projections.documents import for_version
 
 
 def _task_fields(call: Call, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -35,7 +36,12 @@ async def validate(call: Call) -> dict[str, Any]:
 async def edit(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     command = EditTask(task_id, _task_fields(call, EDIT_KEYS), force=bool(call.data.get("force")))
-    return await tasks.edit(call.ctx.commands, call.caller(), command)
+    result = await tasks.edit(call.ctx.commands, call.caller(), command)
+    # The echoed fields take the requested version's output form, as documents do (< 2.13: `execution.docker_cmd`
+    # from the container, `execution.model` from the models), as the reference's unprepare_from_saved of them.
+    if result.get("fields"):
+        result = {**result, "fields": for_version(result["fields"], call.requested)}
+    return result
 
 
 @endpoint("tasks.update")

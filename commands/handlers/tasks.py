@@ -16,6 +16,7 @@ from taskstream.commands.decide_status import (
     decide_status,
     decide_stop,
     file_urls,
+    reset_fields,
 )
 from taskstream.commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
 from taskstream.commands.handlers.context import Caller, CommandContext
@@ -54,7 +55,7 @@ async def validate(ctx: CommandContext, caller: Caller, command: CreateTask) -> 
     fields = dict(command.fields)
     if isinstance(fields.get("parent"), str) and fields["parent"].startswith("__DELETED__"):
         fields.pop("parent")
-    prepare_fields(fields, utc_now(), None)
+    prepare_fields(fields, utc_now(), None, saved=False)
     await check_references(ctx, ctx.pool, caller.company, fields)
 
 
@@ -147,17 +148,19 @@ async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict
         children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
         urls: dict[str, Any] = {}
+        previous: list[dict[str, Any] | None] = [None]
 
         def decide(doc: dict[str, Any] | None) -> list[Event]:
             events = decide_reset(doc, command, caller.company, utc_now(), children)
             urls.update(file_urls(doc, output_only=True) if command.return_file_urls else {})
+            previous[0] = doc
             return events
 
         _, events = await change_task(session, command.task, decide)
         await ctx.telemetry.delete_task_events(session.conn, command.task)
         removed = await remove_from_queue(ctx, session, command.task, queue_id, "reset")
-        return {**update_result(events), "dequeued": {"removed": removed} if removed else {}, "events": {},
-                "deleted_models": 0, "urls": urls}
+        return {"updated": 1, "fields": reset_fields(fields_of(events), previous[0], command),
+                "dequeued": {"removed": removed} if removed else {}, "events": {}, "deleted_models": 0, "urls": urls}
 
     return await run_command(ctx, caller.company, caller.with_metadata(forced=command.force), work,
                              caller.idempotency_key)

@@ -91,11 +91,14 @@ def add_ranges(b: SqlBuilder, data: dict[str, Any]) -> None:
 
 
 def parse_time(text: str) -> datetime | None:
-    """Lenient date parsing (dateutil); naive means UTC; None when unparseable (§6.3d)."""
+    """Lenient date parsing (dateutil); naive means UTC; None when unparseable (§6.3d). Truncated to the
+    millisecond, as the reference's BSON dates are: stored times have that precision, so a bound taken within
+    the millisecond of a change (`>= 12:00:00.269400` over a change stored as `.269`) still covers it."""
     try:
         parsed: datetime = date_parser.parse(text)
     except (ValueError, OverflowError):
         return None
+    parsed = parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -106,7 +109,9 @@ def _split_operator(item: str) -> tuple[str, str]:
     return "", item.strip()
 
 
-def _datetime_constraints(value: Any) -> dict[str, datetime]:
+def _datetime_constraints(value: Any) -> tuple[dict[str, datetime], bool]:
+    """(the constraints by operator, whether a missing value also matches: the `[null, to]` range form, whose null
+    minimum matches a missing value as every range field's does)."""
     items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     unprefixed = all(v is None or (isinstance(v, str) and not _split_operator(v)[0]) for v in items)
     constraints: dict[str, datetime] = {}
@@ -115,22 +120,27 @@ def _datetime_constraints(value: Any) -> dict[str, datetime]:
             parsed = parse_time(item) if isinstance(item, str) else None
             if parsed is not None:
                 constraints[operator] = parsed
-        return constraints
+        return constraints, items[0] is None and items[1] is not None
     for item in items:
         if isinstance(item, str):
             operator, text = _split_operator(item)
             parsed = parse_time(text)
             if parsed is not None:
                 constraints[operator] = parsed
-    return constraints
+    return constraints, False
 
 
 def add_datetimes(b: SqlBuilder, data: dict[str, Any]) -> None:
     """`status_changed` / `last_update`: `>`/`>=`/`<`/`<=`/equality constraints or a `[from, to]` range;
     unparseable constraints are ignored (§6.3d)."""
     for key in DATETIME_FIELDS:
-        for operator, moment in _datetime_constraints(data.get(key)).items():
-            b.where.append(f"{COLUMNS[key]} {_SQL_OPERATORS[operator]} {b.param(moment)}::timestamptz")
+        constraints, or_missing = _datetime_constraints(data.get(key))
+        conditions = [f"{COLUMNS[key]} {_SQL_OPERATORS[operator]} {b.param(moment)}::timestamptz"
+                      for operator, moment in constraints.items()]
+        if conditions and or_missing:
+            b.where.append(f"({COLUMNS[key]} IS NULL OR {' AND '.join(conditions)})")
+        else:
+            b.where.extend(conditions)
 
 
 def _field_matches(b: SqlBuilder, path: str, pattern_param: str) -> str:

@@ -114,3 +114,162 @@ async def test_get_all_ex_answers_the_queue_with_its_name(tenant: Tenant) -> Non
     assert task["execution"]["queue"] == expected
     [plain] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["execution.queue"]))["tasks"]
     assert plain["execution"]["queue"] == queue["id"]
+
+
+LOOKUP = "Lookup error (probably an invalid field name or unsupported nested field): err=Cannot resolve field"
+
+
+async def test_unknown_order_and_projection_fields_answer_the_lookup_error(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    for body, name in (({"order_by": ["nope"]}, "nope"), ({"order_by": "-nope"}, "nope"),
+                       ({"order_by": ["name", "-nope"]}, "nope"), ({"only_fields": ["id", "nope"]}, "nope")):
+        failure = await tenant.fails("tasks.get_all", **body)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 14, f'{LOOKUP} "{name}"'), body
+    failure = await tenant.fails("tasks.get_all_ex", order_by=["nope"])
+    assert (failure.subcode, failure.msg) == (14, f'{LOOKUP} "nope"')
+    failure = await tenant.fails("tasks.get_all_ex", only_fields=["nope"])
+    assert (failure.subcode, failure.msg) == (14, "Fields not defined for object: fields=(nope), object=Task")
+    assert len((await tenant.call("tasks.get_all", id=[task_id], order_by=["-name"]))["tasks"]) == 1
+
+
+def _plus_micros(stamp: str, micros: int) -> str:
+    from datetime import datetime, timedelta
+    return (datetime.fromisoformat(stamp) + timedelta(microseconds=micros)).isoformat()
+
+
+async def test_datetime_ranges_over_a_change_made_a_moment_ago(tenant: Tenant) -> None:
+    """Bounds compare at the stored millisecond precision, as the reference's BSON dates do: a bound taken within
+    the millisecond of a change still covers it, in every form of §6.3d."""
+    never = await tenant.create_task("never changed")
+    task_id = await tenant.create_task("changed now")
+    await tenant.call("tasks.started", task=task_id)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    for field in ("status_changed", "last_update"):
+        stamp = task[field]
+        low, high = _plus_micros(stamp, 400), _plus_micros(stamp, 1000)
+        naive = low.replace("+00:00", "")
+        forms = [[low, high], [naive, high.replace("+00:00", "Z")], [naive.replace("T", " "), high],
+                 [f">={low}", f"<={high}"], [f">= {naive}", f"< {high}"], [f">={low}"], low]
+        for value in forms:
+            listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"], **{field: value})
+            assert [t["name"] for t in listed["tasks"]] == ["changed now"], (field, value)
+        listed = await tenant.call("tasks.get_all", id=[task_id], **{field: [f"<{low}"]})
+        assert listed["tasks"] == [], field
+    # A null lower bound also matches the tasks whose status never changed (a missing value), as range fields do.
+    listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"], order_by=["name"],
+                               status_changed=[None, _plus_micros(task["status_changed"], 1000)])
+    assert [t["name"] for t in listed["tasks"]] == ["changed now", "never changed"]
+    listed = await tenant.call("tasks.get_all", id=[task_id, never], only_fields=["name"],
+                               status_changed=[None, "2000-01-01"])
+    assert [t["name"] for t in listed["tasks"]] == ["never changed"]
+
+
+async def test_edit_below_2_13_echoes_the_docker_command(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    response = await tenant.raw("/v2.12/tasks.edit", {"task": task_id, "execution": {"docker_cmd": "img --arg"}})
+    fields = response.json()["data"]["fields"]
+    assert fields["container"] == {"image": "img", "arguments": "--arg"}
+    assert fields["execution"]["docker_cmd"] == "img --arg"
+    response = await tenant.raw("/v2.12/tasks.edit", {"task": task_id, "container": {"image": "other"}})
+    assert response.json()["data"]["fields"]["execution"] == {"docker_cmd": "other"}
+    current = (await tenant.call("tasks.edit", task=task_id, container={"image": "third"}))["fields"]
+    assert "execution" not in current
+    task = (await tenant.raw("/v2.12/tasks.get_by_id", {"task": task_id})).json()["data"]["task"]
+    assert (task["container"], task["execution"]["docker_cmd"]) == ({"image": "third"}, "third")
+
+
+def _artifact_id(key: str, mode: str) -> str:
+    import hashlib
+    return f"{hashlib.md5(key.encode()).hexdigest()}_{mode}"
+
+
+async def test_reset_echoes_artifacts_in_the_reference_shape(tenant: Tenant) -> None:
+    kept = {"key": "in", "type": "t", "mode": "input", "uri": "s3://b/in"}
+    artifacts = [{"key": "out", "type": "t", "uri": "s3://b/out"}, kept]
+    with_input = await tenant.create_task(execution={"artifacts": artifacts})
+    output_only = await tenant.create_task(execution={"artifacts": artifacts[:1]})
+    bare = await tenant.create_task()
+    for task_id in (with_input, output_only, bare):
+        await tenant.call("tasks.started", task=task_id)
+    batch = await tenant.call("tasks.reset_many", ids=[with_input, output_only, bare], force=True)
+    echoed = [item["fields"].get("execution.artifacts", "absent") for item in batch["succeeded"]]
+    assert echoed == [{_artifact_id("in", "input"): {**kept, "display_data": []}}, {}, "absent"]
+    single = await tenant.call("tasks.reset", task=with_input, force=True)
+    assert "execution.artifacts" not in single["fields"]
+    for call in ("tasks.reset", "tasks.reset_many"):
+        body = {"task": with_input} if call == "tasks.reset" else {"ids": [with_input]}
+        answer = await tenant.call(call, clear_all=True, force=True, **body)
+        fields = answer["fields"] if call == "tasks.reset" else answer["succeeded"][0]["fields"]
+        assert fields["execution"]["artifacts"] == {}, call
+    task = (await tenant.call("tasks.get_by_id", task=with_input))["task"]
+    assert task["execution"]["artifacts"] == []
+    [task] = (await tenant.call("tasks.get_all", id=[output_only], only_fields=["execution.artifacts"]))["tasks"]
+    assert task["execution"]["artifacts"] == []
+
+
+async def test_a_forced_enqueue_of_a_queued_task_leaves_no_stray_enqueue_status(tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    queue = await tenant.call("queues.get_default")
+    other = await tenant.call("queues.create", name="second queue")
+    await tenant.call("tasks.enqueue", task=task_id, queue=queue["id"])
+    for target in (queue["id"], other["id"]):
+        failure = await tenant.fails("tasks.enqueue", task=task_id, queue=target, force=True)
+        assert failure.subcode == 706
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert (task["status"], task["enqueue_status"], task["execution"]["queue"]) == ("queued", "created", queue["id"])
+    await tenant.call("tasks.dequeue", task=task_id)
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert task["status"] == "created" and "enqueue_status" not in task
+    [listed] = (await tenant.call("tasks.get_all", id=[task_id], only_fields=["enqueue_status"]))["tasks"]
+    assert "enqueue_status" not in listed
+
+
+REQUIRED = "ValidationError(Field is required,)"
+STRING_ONLY = "ValidationError(StringField only accepts string values,)"
+
+
+async def test_storage_validation_answers_the_reference_shapes(tenant: Tenant) -> None:
+    cases = [
+        ({"hyperparams": {"s": {"p": {"name": "p"}}}},
+         f"hyperparams={{'s': {{'p': {{'section': {REQUIRED}, 'value': {REQUIRED}}}}}}}"),
+        ({"hyperparams": {"s": {"ok": {"section": "s", "name": "ok", "value": "1"},
+                                "p": {"section": "s", "name": "p", "value": 1}}, "a.b": {"q": {"name": "q"}}}},
+         f"hyperparams={{'s': {{'p': {{'value': {STRING_ONLY}}}}}, "
+         f"'a%2Eb': {{'q': {{'section': {REQUIRED}, 'value': {REQUIRED}}}}}}}"),
+        ({"configuration": {"c": {"name": "c", "value": None}}}, f"configuration={{'c': {{'value': {REQUIRED}}}}}"),
+        ({"execution": {"artifacts": [{"key": "k", "uri": "s3://x"}]}},
+         f"execution={{'artifacts': {{'{_artifact_id('k', 'output')}': {{'type': {REQUIRED}}}}}}}"),
+    ]
+    for fields, data in cases:
+        failure = await tenant.fails("tasks.create", name="storage check", type="training", **fields)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 800, f"Data validation error: {data}"), fields
+        # validate checks what create checks before saving; the storage-level rules apply when saving only
+        assert await tenant.call("tasks.validate", name="ab", type="training", **fields) == {}
+    assert (await tenant.call("tasks.get_all", name="^storage check$"))["tasks"] == []
+    short = await tenant.fails("tasks.create", name=" ab ", type="training")
+    assert (short.subcode, short.msg) == (800, "Data validation error: name=String value is too short")
+
+
+async def test_names_shorter_than_three_where_the_reference_accepts_them(tenant: Tenant) -> None:
+    task_id = await tenant.create_task("long name")
+    assert (await tenant.fails("tasks.update", task=task_id, name="ab")).subcode == 800
+    assert (await tenant.fails("tasks.edit", task=task_id, name="ab")).subcode == 800
+    response = await tenant.raw("/tasks.update_batch", headers={"Content-Type": "application/json-lines"},
+                                content=f'{{"task": "{task_id}", "name": "ab"}}'.encode())
+    assert (response.status_code, response.json()["data"]) == (200, {"updated": 1})
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "ab"
+
+
+async def test_operator_prefixed_tags_are_refused_only_with_tags(tenant: Tenant) -> None:
+    """The reference checks the `__$` prefix of tags and system tags when the call sends `tags` (§5.9 step 4,
+    conform_tag_fields); system tags sent without tags are stored as given."""
+    refused = "Invalid value for fields (unsupported tag prefix): values=(__$x)"
+    for fields in ({"tags": ["__$x"]}, {"tags": [], "system_tags": ["__$x"]}):
+        failure = await tenant.fails("tasks.create", name="tagged", type="training", **fields)
+        assert (failure.status, failure.subcode, failure.msg) == (400, 16, refused), fields
+    task_id = (await tenant.call("tasks.create", name="tagged", type="training", system_tags=["b", "__$x"]))["id"]
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["system_tags"] == ["__$x", "b"]
+    await tenant.call("tasks.update", task=task_id, system_tags=["__$y"])
+    assert (await tenant.fails("tasks.update", task=task_id, tags=["t"], system_tags=["__$z"])).subcode == 16
+    [task] = (await tenant.call("tasks.get_all", id=[task_id]))["tasks"]
+    assert (task["system_tags"], task["tags"]) == (["__$y"], [])

@@ -47,6 +47,9 @@ async def test_create_validation_errors(tenant: Tenant) -> None:
     for body, (code, subcode, msg) in cases:
         failure = await tenant.fails("tasks.create", **body)
         assert (failure.status, failure.subcode, failure.msg) == (code, subcode, msg), body
+        if subcode == 800:  # a rule of saving: validate, which saves nothing, accepts it as the reference does
+            assert await tenant.call("tasks.validate", **body) == {}
+            continue
         validation = await tenant.fails("tasks.validate", **body)
         assert (validation.status, validation.subcode, validation.msg) == (code, subcode, msg), body
 

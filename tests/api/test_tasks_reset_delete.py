@@ -55,7 +55,7 @@ async def test_reset_clear_all(tenant: Tenant) -> None:
     default_script = {"binary": "python", "repository": "", "entry_point": "", "requirements": {}}
     assert response["fields"]["script"] == default_script
     assert response["fields"]["execution"] == {"test_split": 0, "parameters": {}, "model_desc": {},
-                                               "model_labels": {}, "artifacts": []}
+                                               "model_labels": {}, "artifacts": {}}
     task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
     assert task["execution"]["artifacts"] == [] and "framework" not in task["execution"]
     assert task["script"] == default_script, "a removed script reads back as the default"

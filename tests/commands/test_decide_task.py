@@ -75,9 +75,10 @@ def test_create_short_name_is_data_validation_error() -> None:
 
 
 def test_create_reserved_tag_prefix_is_rejected() -> None:
-    error = rejection(lambda: created(system_tags=["ok", "__$all"]))
+    error = rejection(lambda: created(tags=[], system_tags=["ok", "__$all"]))
     assert (error.code, error.subcode) == (400, 16)
     assert error.msg == "Invalid value for fields (unsupported tag prefix): values=(__$all)"
+    assert created(system_tags=["ok", "__$all"])["system_tags"] == ["__$all", "ok"], "checked only with tags"
 
 
 def test_create_converts_legacy_parameters_and_model_desc() -> None:
@@ -145,17 +146,19 @@ def test_edit_user_settable_fields_leave_last_update() -> None:
 
 
 def test_edit_merges_embedded_objects_one_level_and_replaces_the_rest() -> None:
-    doc = created(script={"repository": "r", "branch": "b1"}, hyperparams={"A": {"x": {"value": "1"}}},
-                  execution={"framework": "f"})
-    new = after(doc, edit(doc, script={"branch": "b2"}, hyperparams={"B": {"y": {"value": "2"}}},
+    doc = created(script={"repository": "r", "branch": "b1"},
+                  hyperparams={"A": {"x": {"section": "A", "name": "x", "value": "1"}}}, execution={"framework": "f"})
+    new = after(doc, edit(doc, script={"branch": "b2"},
+                          hyperparams={"B": {"y": {"section": "B", "name": "y", "value": "2"}}},
                           execution={"test_split": 3}))
     assert new["script"]["repository"] == "r" and new["script"]["branch"] == "b2"
-    assert new["hyperparams"] == {"B": {"y": {"value": "2"}}}
+    assert new["hyperparams"] == {"B": {"y": {"section": "B", "name": "y", "value": "2"}}}
     assert new["execution"]["framework"] == "f" and new["execution"]["test_split"] == 3
 
 
 def test_edit_legacy_parameters_replace_only_legacy_items() -> None:
-    doc = created(execution={"parameters": {"old": 1}}, hyperparams={"Args": {"kept": {"value": "k"}}})
+    doc = created(execution={"parameters": {"old": 1}},
+                  hyperparams={"Args": {"kept": {"section": "Args", "name": "kept", "value": "k"}}})
     assert set(doc["hyperparams"]["Args"]) == {"kept", "old"}
     new = after(doc, edit(doc, execution={"parameters": {"new": 2}}))
     assert set(new["hyperparams"]["Args"]) == {"kept", "new"}
