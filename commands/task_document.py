@@ -151,6 +151,17 @@ def check_configuration(configuration: Any, saved: bool = True) -> dict[str, Any
     return result
 
 
+def _check_artifact_strings(item: dict[str, Any]) -> None:
+    """The string fields of an artifact are strings (its identity is built from `key` and `mode`), and `mode` is
+    `input` or `output`: 400/12 with the request models' messages (§1.8)."""
+    for name in ("key", "type", "mode", "uri", "hash"):
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise validation_error(f'value is wrong, expected type "str" {value}')
+    if item.get("mode") not in (None, "input", "output"):
+        raise validation_error(f"value '{item['mode']}' is not a valid choice.")
+
+
 def check_artifacts(artifacts: Any, saved: bool = True) -> list[dict[str, Any]]:
     """Artifacts arrive as a list; identity is (key, mode); output is a list sorted by key. Without `type`, when
     saved → 400/800 `execution={'artifacts': {<id>: {'type': ValidationError(Field is required,)}}}` (§3.4)."""
@@ -162,9 +173,10 @@ def check_artifacts(artifacts: Any, saved: bool = True) -> list[dict[str, Any]]:
         raise data_error(execution="artifacts: ListField only accepts lists")
     slots: dict[tuple[str, str], dict[str, Any]] = {}
     for item in artifacts:
-        if not isinstance(item, dict) or "key" not in item:
+        if not isinstance(item, dict) or item.get("key") is None:
             # the reference fails with a 500 (no key to compute the artifact's id from)
             raise data_error(execution=_rendered({"artifacts": {"key": REQUIRED}}))
+        _check_artifact_strings(item)
         if item.get("type") is None and saved:
             raise data_error(execution=_rendered({"artifacts": {artifact_id(item): {"type": REQUIRED}}}))
         artifact = {k: copy.deepcopy(v) for k, v in item.items() if k in ARTIFACT_KEYS and v is not None}

@@ -145,3 +145,13 @@ async def test_a_5000_digit_version_in_the_path_is_a_client_error(tenant: Tenant
 async def test_only_fields_that_are_not_strings_are_a_lookup_error(tenant: Tenant, endpoint: str) -> None:
     response = await tenant.raw(f"/{endpoint}", {"only_fields": [{}]})
     assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 14)
+
+
+@pytest.mark.parametrize("artifact", [{"key": "k", "type": "t", "mode": {}}, {"key": {}, "type": "t"},
+                                      {"key": None, "type": "t"},
+                                      {"key": "k", "type": "t", "mode": "sideways"}, {"key": "k", "type": ["t"]}])
+@pytest.mark.parametrize("endpoint", ["tasks.validate", "tasks.create"])
+async def test_artifact_fields_of_the_wrong_type_are_a_400_12(tenant: Tenant, endpoint: str,
+                                                             artifact: dict[str, object]) -> None:
+    failure = await tenant.fails(endpoint, name="abc", type="training", execution={"artifacts": [artifact]})
+    assert (failure.status, failure.subcode) == ((400, 800) if artifact["key"] is None else (400, 12))
