@@ -8,12 +8,12 @@ Two steps, because the target project may have to be created (I/O, in the handle
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from taskstream.commands import task_document as td
 from taskstream.commands.decide_task import new_task_document
+from taskstream.commands.messages import CloneTask
 from taskstream.schemas.errors import invalid_task_id
 from taskstream.schemas.events import Event, TaskCreated
 
@@ -21,24 +21,6 @@ DELETED_PREFIX = "__DELETED__"
 # Override keys the reference server drops without applying them (Appendix A 10), and the < 2.13 model and
 # docker_cmd overrides, which go to models.input and container instead.
 DROPPED_OVERRIDES = ("parameters", "configuration", "model", "docker_cmd")
-
-
-@dataclass(frozen=True)
-class CloneTask:
-    task: str
-    name: str | None = None
-    comment: str | None = None
-    tags: list[str] | None = None
-    system_tags: list[str] | None = None
-    parent: str | None = None
-    project: str | None = None
-    hyperparams: dict[str, Any] | None = None
-    configuration: dict[str, Any] | None = None
-    container: dict[str, Any] | None = None
-    input_models: list[dict[str, Any]] | None = None
-    execution_overrides: dict[str, Any] = field(default_factory=dict)
-    validate_references: bool = False
-    new_project_name: str | None = None
 
 
 def _execution(source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

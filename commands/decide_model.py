@@ -8,10 +8,10 @@ a public model is read-only (400/201, as the reference finds no model of the cal
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from taskstream.commands.messages import ChangeModel, CreateModel, DeleteModel, EditMetadata
 from taskstream.schemas.clock import iso
 from taskstream.schemas.errors import ApiError, validation_error
 from taskstream.schemas.event_base import Event
@@ -35,35 +35,6 @@ USER_SETTABLE = ("name", "project", "created", "comment", "tags", "system_tags",
 # Writing any of these also moves `last_update` (the reference's `last_update_fields`).
 LAST_UPDATE_FIELDS = frozenset({"uri", "framework", "design", "labels", "ready", "metadata", "system_tags", "tags"})
 MIN_NAME = 3
-
-
-@dataclass(frozen=True)
-class CreateModel:
-    fields: dict[str, Any]
-    public: bool = False
-
-
-@dataclass(frozen=True)
-class ChangeModel:
-    """`models.edit` (`fields` of WRITABLE) or `models.update` (of USER_SETTABLE)."""
-
-    model: str
-    fields: dict[str, Any]
-    kind: str = "edit"
-
-
-@dataclass(frozen=True)
-class EditMetadata:
-    model: str
-    items: dict[str, dict[str, Any]] = field(default_factory=dict)
-    replace: bool = False
-    delete_keys: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeleteModel:
-    model: str
-    force: bool = False
 
 
 def invalid_model(model_id: str, company: str) -> ApiError:

@@ -8,11 +8,11 @@ writes the whole resulting map: a name may contain `.`, which a dotted event pat
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from taskstream.commands.decide_task import writable
+from taskstream.commands.messages import DeleteConfiguration, DeleteHyperParams, EditConfiguration, EditHyperParams
 from taskstream.schemas.clock import iso
 from taskstream.schemas.errors import ApiError, invalid_task_status, validation_error
 from taskstream.schemas.events import (
@@ -26,36 +26,6 @@ from taskstream.schemas.events import (
 PROPERTIES = "properties"
 PARAM_KEYS = ("section", "name", "value", "type", "description")
 CONFIGURATION_KEYS = ("name", "value", "type", "description")
-
-
-@dataclass(frozen=True)
-class EditHyperParams:
-    task: str
-    items: list[dict[str, Any]]
-    replace: str = "none"
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class DeleteHyperParams:
-    task: str
-    items: list[dict[str, Any]]
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class EditConfiguration:
-    task: str
-    items: list[dict[str, Any]]
-    replace: bool = False
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class DeleteConfiguration:
-    task: str
-    names: list[str]
-    force: bool = False
 
 
 def updatable(doc: dict[str, Any] | None, task_id: str, company: str, force: bool,

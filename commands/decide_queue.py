@@ -7,12 +7,12 @@ events to append or raises an `ApiError` (a rejection writes nothing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from taskstream.commands.decide_status import status_change
 from taskstream.commands.decide_task import writable
+from taskstream.commands.messages import CreateQueue, DequeueTask, EnqueueTask
 from taskstream.commands.task_document import check_name, check_tags
 from taskstream.commands.transitions import check_transition
 from taskstream.schemas.clock import iso
@@ -21,29 +21,6 @@ from taskstream.schemas.events import Event, TaskArchived, TaskDequeued, TaskEnq
 from taskstream.schemas.queue_events import QueueCreated, QueueDeleted, TaskQueued, TaskUnqueued
 
 DEFAULT_TAG = "default"
-
-
-@dataclass(frozen=True)
-class CreateQueue:
-    name: Any
-    tags: Any = None
-    system_tags: Any = None
-    metadata: Any = None
-
-
-@dataclass(frozen=True)
-class EnqueueTask:
-    task: str
-    force: bool = False
-    status_reason: str | None = None
-    status_message: str | None = None
-
-
-@dataclass(frozen=True)
-class DequeueTask:
-    task: str
-    status_reason: str | None = None
-    status_message: str | None = None
 
 
 def owned_queue(doc: dict[str, Any] | None, queue_id: str, company: str) -> dict[str, Any]:

@@ -158,3 +158,152 @@ class WorkerReport:
     task: str | None = None
     queue: str | None = None
     status_report: bool = False
+
+
+@dataclass(frozen=True)
+class CloneTask:
+    task: str
+    name: str | None = None
+    comment: str | None = None
+    tags: list[str] | None = None
+    system_tags: list[str] | None = None
+    parent: str | None = None
+    project: str | None = None
+    hyperparams: dict[str, Any] | None = None
+    configuration: dict[str, Any] | None = None
+    container: dict[str, Any] | None = None
+    input_models: list[dict[str, Any]] | None = None
+    execution_overrides: dict[str, Any] = field(default_factory=dict)
+    validate_references: bool = False
+    new_project_name: str | None = None
+
+
+
+@dataclass(frozen=True)
+class AddOrUpdateArtifacts:
+    task: str
+    artifacts: list[dict[str, Any]]
+
+
+
+@dataclass(frozen=True)
+class DeleteArtifacts:
+    task: str
+    artifacts: list[dict[str, Any]]
+
+
+
+@dataclass(frozen=True)
+class AddOrUpdateModel:
+    task: str
+    name: str
+    model: str
+    type: str
+    iteration: int | None = None
+
+
+
+@dataclass(frozen=True)
+class DeleteModels:
+    task: str
+    models: list[dict[str, Any]]
+
+
+
+@dataclass(frozen=True)
+class SetRequirements:
+    task: str
+    requirements: dict[str, Any]
+
+
+
+@dataclass(frozen=True)
+class CreateModel:
+    fields: dict[str, Any]
+    public: bool = False
+
+
+
+@dataclass(frozen=True)
+class ChangeModel:
+    """`models.edit` (`fields` of WRITABLE) or `models.update` (of USER_SETTABLE)."""
+
+    model: str
+    fields: dict[str, Any]
+    kind: str = "edit"
+
+
+
+@dataclass(frozen=True)
+class EditMetadata:
+    model: str
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    replace: bool = False
+    delete_keys: tuple[str, ...] = ()
+
+
+
+@dataclass(frozen=True)
+class DeleteModel:
+    model: str
+    force: bool = False
+
+
+
+@dataclass(frozen=True)
+class EditHyperParams:
+    task: str
+    items: list[dict[str, Any]]
+    replace: str = "none"
+    force: bool = False
+
+
+
+@dataclass(frozen=True)
+class DeleteHyperParams:
+    task: str
+    items: list[dict[str, Any]]
+    force: bool = False
+
+
+
+@dataclass(frozen=True)
+class EditConfiguration:
+    task: str
+    items: list[dict[str, Any]]
+    replace: bool = False
+    force: bool = False
+
+
+
+@dataclass(frozen=True)
+class DeleteConfiguration:
+    task: str
+    names: list[str]
+    force: bool = False
+
+
+
+@dataclass(frozen=True)
+class CreateQueue:
+    name: Any
+    tags: Any = None
+    system_tags: Any = None
+    metadata: Any = None
+
+
+
+@dataclass(frozen=True)
+class EnqueueTask:
+    task: str
+    force: bool = False
+    status_reason: str | None = None
+    status_message: str | None = None
+
+
+
+@dataclass(frozen=True)
+class DequeueTask:
+    task: str
+    status_reason: str | None = None
+    status_message: str | None = None

@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id
-from taskstream.commands.decide_events import RejectedEvent, ReportedEvent, normalize_event
+from taskstream.api.request_fields import require_task_id
+from taskstream.commands.decide_telemetry import RejectedEvent, ReportedEvent, normalize_event
 from taskstream.commands.handlers.telemetry import AddEvents, add_events
 from taskstream.projections.task_telemetry import read_log, telemetry_company
 from taskstream.schemas.clock import utc_now

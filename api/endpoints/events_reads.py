@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.api.request_fields import require_task_id
 from taskstream.projections.scalar_histogram import clamp_samples, compare_histograms, metric_filter, task_histogram
 from taskstream.projections.telemetry_reads import (
     ReadableTask,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from taskstream.api.batch import run_batch
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.batch import run_batch
-from taskstream.commands import decide_fields as df
 from taskstream.commands import decide_model as dm
+from taskstream.commands import messages as msg
 from taskstream.commands.handlers import models
 from taskstream.commands.handlers.task_fields import change_fields
 from taskstream.projections.model_history import model_history
@@ -58,19 +58,19 @@ async def get_all_ex(call: Call) -> dict[str, Any]:
 
 @endpoint("models.create")
 async def create(call: Call) -> dict[str, Any]:
-    command = dm.CreateModel(dict(call.data), public=bool(call.data.get("public")))
+    command = msg.CreateModel(dict(call.data), public=bool(call.data.get("public")))
     return await models.create(call.ctx.commands, call.caller(), command)
 
 
 @endpoint("models.edit")
 async def edit(call: Call) -> dict[str, Any]:
-    command = dm.ChangeModel(_model_id(call), dict(call.data), "edit")
+    command = msg.ChangeModel(_model_id(call), dict(call.data), "edit")
     return await models.change(call.ctx.commands, call.caller(), command)
 
 
 @endpoint("models.update")
 async def update(call: Call) -> dict[str, Any]:
-    command = dm.ChangeModel(_model_id(call), dict(call.data), "update")
+    command = msg.ChangeModel(_model_id(call), dict(call.data), "update")
     return await models.change(call.ctx.commands, call.caller(), command)
 
 
@@ -103,7 +103,7 @@ def _metadata_items(call: Call) -> dict[str, dict[str, Any]]:
 
 @endpoint("models.add_or_update_metadata")
 async def add_or_update_metadata(call: Call) -> dict[str, Any]:
-    command = dm.EditMetadata(_model_id(call), _metadata_items(call), bool(call.data.get("replace_metadata")))
+    command = msg.EditMetadata(_model_id(call), _metadata_items(call), bool(call.data.get("replace_metadata")))
     return await models.edit_metadata(call.ctx.commands, call.caller(), command)
 
 
@@ -112,7 +112,7 @@ async def delete_metadata(call: Call) -> dict[str, Any]:
     keys = call.data.get("keys")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ApiError(400, 12, "keys must be a list of strings")
-    command = dm.EditMetadata(_model_id(call), delete_keys=tuple(keys))
+    command = msg.EditMetadata(_model_id(call), delete_keys=tuple(keys))
     return await models.edit_metadata(call.ctx.commands, call.caller(), command)
 
 
@@ -130,7 +130,7 @@ async def unarchive_many(call: Call) -> dict[str, Any]:
 
 @endpoint("models.delete")
 async def delete(call: Call) -> dict[str, Any]:
-    command = dm.DeleteModel(_model_id(call), bool(call.data.get("force")))
+    command = msg.DeleteModel(_model_id(call), bool(call.data.get("force")))
     return await models.delete(call.ctx.commands, call.caller(), command)
 
 
@@ -139,7 +139,7 @@ async def delete_many(call: Call) -> dict[str, Any]:
     """Items `{id, deleted: true, url}`."""
     force = bool(call.data.get("force"))
     return await run_batch(call, lambda model_id: models.delete(call.ctx.commands, call.caller(),
-                                                                dm.DeleteModel(str(model_id), force)))
+                                                                msg.DeleteModel(str(model_id), force)))
 
 
 @endpoint("models.update_for_task")
@@ -161,9 +161,9 @@ async def update_for_task(call: Call) -> dict[str, Any]:
         fields = {"uri": uri, "name": call.data.get("name") or task.get("name"), "task": task_id,
                   "comment": call.data.get("comment", f"Created by task `{task.get('name')}` ({task_id})"),
                   "project": task.get("project"), "ready": task.get("status") == "published"}
-        answer = await models.create(call.ctx.commands, call.caller(), dm.CreateModel(fields))
+        answer = await models.create(call.ctx.commands, call.caller(), msg.CreateModel(fields))
         model_id, created = answer["id"], True
-    command = df.AddOrUpdateModel(task_id, "Output Model", model_id, "output", call.data.get("iteration"))
+    command = msg.AddOrUpdateModel(task_id, "Output Model", model_id, "output", call.data.get("iteration"))
     await change_fields(call.ctx.commands, call.caller(), command)
     return {"id": model_id, "created": created}
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.commands.decide_queue import CreateQueue
 from taskstream.commands.handlers import queues
-from taskstream.commands.messages import AddQueueEntry, ClaimTask, DeleteQueue, RemoveQueueEntry
+from taskstream.commands.messages import AddQueueEntry, ClaimTask, CreateQueue, DeleteQueue, RemoveQueueEntry
 from taskstream.projections.queue_query import list_queues, queue_by_id
 from taskstream.schemas.errors import ApiError
 

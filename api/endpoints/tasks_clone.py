@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id
-from taskstream.commands.decide_clone import CloneTask
+from taskstream.api.request_fields import require_task_id
 from taskstream.commands.handlers import clone as clone_handler
+from taskstream.commands.messages import CloneTask
 
 
 def clone_command(call: Call) -> CloneTask:

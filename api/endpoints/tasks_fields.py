@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id
-from taskstream.commands import decide_fields as df
+from taskstream.api.request_fields import require_task_id
+from taskstream.commands import decide_outputs as dout
 from taskstream.commands import decide_params as dp
+from taskstream.commands import messages as msg
 from taskstream.commands.handlers.task_fields import FieldCommand, change_fields
 from taskstream.projections import task_params_query as queries
 from taskstream.schemas.errors import validation_error
@@ -52,7 +53,7 @@ async def get_hyper_params(call: Call) -> dict[str, Any]:
 async def edit_hyper_params(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     items = dp.check_items(required_list(call, "hyperparams"), dp.PARAM_KEYS, ("section", "name", "value"))
-    command = dp.EditHyperParams(task_id, items, call.data.get("replace_hyperparams") or "none",
+    command = msg.EditHyperParams(task_id, items, call.data.get("replace_hyperparams") or "none",
                                  bool(call.data.get("force")))
     return await _change(call, command)
 
@@ -61,7 +62,7 @@ async def edit_hyper_params(call: Call) -> dict[str, Any]:
 async def delete_hyper_params(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     items = dp.check_items(required_list(call, "hyperparams"), ("section", "name"), ("section",))
-    command = dp.DeleteHyperParams(task_id, items, bool(call.data.get("force")))
+    command = msg.DeleteHyperParams(task_id, items, bool(call.data.get("force")))
     return await _change(call, command)
 
 
@@ -84,7 +85,7 @@ async def get_configuration_names(call: Call) -> dict[str, Any]:
 async def edit_configuration(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
     items = dp.check_items(required_list(call, "configuration"), dp.CONFIGURATION_KEYS, ("name", "value"))
-    command = dp.EditConfiguration(task_id, items, bool(call.data.get("replace_configuration")),
+    command = msg.EditConfiguration(task_id, items, bool(call.data.get("replace_configuration")),
                                    bool(call.data.get("force")))
     return await _change(call, command)
 
@@ -92,7 +93,7 @@ async def edit_configuration(call: Call) -> dict[str, Any]:
 @endpoint("tasks.delete_configuration")
 async def delete_configuration(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
-    command = dp.DeleteConfiguration(task_id, _strings(required_list(call, "configuration")),
+    command = msg.DeleteConfiguration(task_id, _strings(required_list(call, "configuration")),
                                      bool(call.data.get("force")))
     return await _change(call, command)
 
@@ -100,17 +101,17 @@ async def delete_configuration(call: Call) -> dict[str, Any]:
 @endpoint("tasks.add_or_update_artifacts")
 async def add_or_update_artifacts(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
-    items = df.check_request_items(required_list(call, "artifacts"), ("key", "type"),
+    items = dout.check_request_items(required_list(call, "artifacts"), ("key", "type"),
                                    {"mode": ("input", "output")})
-    command = df.AddOrUpdateArtifacts(task_id, items)
+    command = msg.AddOrUpdateArtifacts(task_id, items)
     return await _change(call, command)
 
 
 @endpoint("tasks.delete_artifacts")
 async def delete_artifacts(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
-    items = df.check_request_items(required_list(call, "artifacts"), ("key",), {"mode": ("input", "output")})
-    command = df.DeleteArtifacts(task_id, items)
+    items = dout.check_request_items(required_list(call, "artifacts"), ("key",), {"mode": ("input", "output")})
+    command = msg.DeleteArtifacts(task_id, items)
     return await _change(call, command)
 
 
@@ -119,16 +120,16 @@ async def add_or_update_model(call: Call) -> dict[str, Any]:
     """The model id is stored as given, unchecked, as the reference stores it (§5.7)."""
     task_id = require_task_id(call)
     data = call.data
-    command = df.AddOrUpdateModel(task_id, data["name"], data["model"], data["type"], data.get("iteration"))
+    command = msg.AddOrUpdateModel(task_id, data["name"], data["model"], data["type"], data.get("iteration"))
     return await _change(call, command)
 
 
 @endpoint("tasks.delete_models")
 async def delete_models(call: Call) -> dict[str, Any]:
     task_id = require_task_id(call)
-    items = df.check_request_items(required_list(call, "models"), ("name", "type"),
+    items = dout.check_request_items(required_list(call, "models"), ("name", "type"),
                                    {"type": ("input", "output")})
-    command = df.DeleteModels(task_id, items)
+    command = msg.DeleteModels(task_id, items)
     return await _change(call, command)
 
 
@@ -136,7 +137,7 @@ async def delete_models(call: Call) -> dict[str, Any]:
 async def set_requirements(call: Call) -> dict[str, Any]:
     """`fields` is always `{}`, as the reference server answers (Appendix A 3)."""
     task_id = require_task_id(call)
-    command = df.SetRequirements(task_id, call.data["requirements"])
+    command = msg.SetRequirements(task_id, call.data["requirements"])
     return await _change(call, command)
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from taskstream.api.batch import run_batch
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.batch import run_batch
-from taskstream.api.endpoints.task_commands import text_or_none
 from taskstream.api.endpoints.tasks_write import delete_command
+from taskstream.api.request_fields import text_or_none
 from taskstream.commands.handlers import tasks
 from taskstream.commands.messages import ChangeStatus, ResetTask
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from taskstream.api.batch import run_batch
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.batch import run_batch
-from taskstream.api.endpoints.task_commands import require_task_id, text_or_none
-from taskstream.commands.decide_queue import DequeueTask, EnqueueTask
+from taskstream.api.request_fields import require_task_id, text_or_none
 from taskstream.commands.handlers import queues, task_queue
 from taskstream.commands.handlers.references import check_task_references
-from taskstream.commands.messages import ArchiveTask, ChooseQueue, UnarchiveTask
+from taskstream.commands.messages import ArchiveTask, ChooseQueue, DequeueTask, EnqueueTask, UnarchiveTask
 from taskstream.projections.queue_read_model import queue_watched
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.api.request_fields import require_task_id
 from taskstream.projections.documents import for_version
 from taskstream.projections.task_reads import task_document
 from taskstream.schemas.errors import invalid_task_id

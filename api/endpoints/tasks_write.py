@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id, text_or_none
+from taskstream.api.request_fields import require_task_id, text_or_none
 from taskstream.api.versions import conform_tags, conform_task_input
 from taskstream.commands.handlers import tasks
 from taskstream.commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskstream.commands.decide_clone import CloneTask, clone_events, plan_clone
+from taskstream.commands.decide_clone import clone_events, plan_clone
 from taskstream.commands.handlers.context import Caller, CommandContext
 from taskstream.commands.handlers.projects import find_or_create_project
 from taskstream.commands.handlers.references import check_references
 from taskstream.commands.handlers.unit_of_work import run_command
+from taskstream.commands.messages import CloneTask
 from taskstream.commands.session import CommandSession
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError

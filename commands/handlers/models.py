@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from taskstream.commands import decide_model as dm
+from taskstream.commands import messages as msg
 from taskstream.commands.handlers.context import Caller, CommandContext, Reader
 from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.session import Actor, CommandSession
@@ -60,7 +61,7 @@ async def run_model_command(ctx: CommandContext, caller: Caller, model_id: str, 
     return await run_command(ctx, caller.company, caller.metadata, work, caller.idempotency_key)
 
 
-async def create(ctx: CommandContext, caller: Caller, command: dm.CreateModel) -> dict[str, Any]:
+async def create(ctx: CommandContext, caller: Caller, command: msg.CreateModel) -> dict[str, Any]:
     """A new model: `{id, created: true}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
@@ -74,7 +75,7 @@ async def create(ctx: CommandContext, caller: Caller, command: dm.CreateModel) -
     return await run_command(ctx, caller.company, caller.metadata, work, caller.idempotency_key)
 
 
-async def change(ctx: CommandContext, caller: Caller, command: dm.ChangeModel) -> dict[str, Any]:
+async def change(ctx: CommandContext, caller: Caller, command: msg.ChangeModel) -> dict[str, Any]:
     """`models.edit` / `models.update`: `{updated, fields}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
@@ -129,7 +130,7 @@ async def publish_output_model(session: CommandSession, actor: Actor, task_doc: 
     return True
 
 
-async def edit_metadata(ctx: CommandContext, caller: Caller, command: dm.EditMetadata) -> dict[str, Any]:
+async def edit_metadata(ctx: CommandContext, caller: Caller, command: msg.EditMetadata) -> dict[str, Any]:
     """`add_or_update_metadata` / `delete_metadata`: `{updated: 1}`."""
     return await run_model_command(
         ctx, caller, command.model,
@@ -145,7 +146,7 @@ async def archive(ctx: CommandContext, caller: Caller, model_id: str, archived: 
         lambda events: {"archived" if archived else "unarchived": True})
 
 
-async def delete(ctx: CommandContext, caller: Caller, command: dm.DeleteModel) -> dict[str, Any]:
+async def delete(ctx: CommandContext, caller: Caller, command: msg.DeleteModel) -> dict[str, Any]:
     """Delete a model: `{deleted: true, url}` (the weights' URI, for the caller to delete)."""
 
     async def work(session: CommandSession) -> dict[str, Any]:

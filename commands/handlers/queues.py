@@ -17,8 +17,6 @@ from typing import Any
 
 from taskstream.commands.decide_queue import (
     DEFAULT_TAG,
-    CreateQueue,
-    DequeueTask,
     decide_add_entry,
     decide_claim,
     decide_create_queue,
@@ -29,7 +27,15 @@ from taskstream.commands.decide_queue import (
 from taskstream.commands.decide_task import writable
 from taskstream.commands.handlers.context import Caller, CommandContext, Reader
 from taskstream.commands.handlers.unit_of_work import run_command
-from taskstream.commands.messages import AddQueueEntry, ChooseQueue, ClaimTask, DeleteQueue, RemoveQueueEntry
+from taskstream.commands.messages import (
+    AddQueueEntry,
+    ChooseQueue,
+    ClaimTask,
+    CreateQueue,
+    DeleteQueue,
+    DequeueTask,
+    RemoveQueueEntry,
+)
 from taskstream.commands.session import CommandSession
 from taskstream.commands.store import stream_exists
 from taskstream.commands.task_document import check_name

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from taskstream.commands import decide_fields as df
+from taskstream.commands import decide_many as dm
+from taskstream.commands import decide_outputs as dout
 from taskstream.commands import decide_params as dp
+from taskstream.commands import messages as msg
 from taskstream.commands.handlers.context import Caller, CommandContext
 from taskstream.commands.handlers.projects import target_project
 from taskstream.commands.handlers.single_task import run_task_command
@@ -23,23 +25,23 @@ from taskstream.commands.session import CommandSession, Stream
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.events import Event
 
-FieldCommand = (dp.EditHyperParams | dp.DeleteHyperParams | dp.EditConfiguration | dp.DeleteConfiguration
-                | df.AddOrUpdateArtifacts | df.DeleteArtifacts | df.AddOrUpdateModel | df.DeleteModels
-                | df.SetRequirements)
+FieldCommand = (msg.EditHyperParams | msg.DeleteHyperParams | msg.EditConfiguration | msg.DeleteConfiguration
+                | msg.AddOrUpdateArtifacts | msg.DeleteArtifacts | msg.AddOrUpdateModel | msg.DeleteModels
+                | msg.SetRequirements)
 _Decide = Callable[[dict[str, Any] | None, Any, str, datetime], list[Event]]
 
 # Per command: its decision, and the key its answer counts the changed task under. The params and configuration
 # calls take `force` (recorded in the metadata); the others do not.
 _DECISIONS: dict[type, tuple[_Decide, str]] = {
-    dp.EditHyperParams: (dp.decide_edit_hyper_params, "updated"),
-    dp.DeleteHyperParams: (dp.decide_delete_hyper_params, "deleted"),
-    dp.EditConfiguration: (dp.decide_edit_configuration, "updated"),
-    dp.DeleteConfiguration: (dp.decide_delete_configuration, "deleted"),
-    df.AddOrUpdateArtifacts: (df.decide_add_or_update_artifacts, "updated"),
-    df.DeleteArtifacts: (df.decide_delete_artifacts, "deleted"),
-    df.AddOrUpdateModel: (df.decide_add_or_update_model, "updated"),
-    df.DeleteModels: (df.decide_delete_models, "updated"),
-    df.SetRequirements: (df.decide_set_requirements, "updated"),
+    msg.EditHyperParams: (dp.decide_edit_hyper_params, "updated"),
+    msg.DeleteHyperParams: (dp.decide_delete_hyper_params, "deleted"),
+    msg.EditConfiguration: (dp.decide_edit_configuration, "updated"),
+    msg.DeleteConfiguration: (dp.decide_delete_configuration, "deleted"),
+    msg.AddOrUpdateArtifacts: (dout.decide_add_or_update_artifacts, "updated"),
+    msg.DeleteArtifacts: (dout.decide_delete_artifacts, "deleted"),
+    msg.AddOrUpdateModel: (dout.decide_add_or_update_model, "updated"),
+    msg.DeleteModels: (dout.decide_delete_models, "updated"),
+    msg.SetRequirements: (dout.decide_set_requirements, "updated"),
 }
 
 Decided = dict[str, list[Event]]
@@ -52,12 +54,12 @@ async def change_fields(ctx: CommandContext, caller: Caller, command: FieldComma
 
     def respond(events: list[Event]) -> dict[str, Any]:
         result: dict[str, Any] = {key: 1 if events else 0}
-        if isinstance(command, df.SetRequirements):
+        if isinstance(command, msg.SetRequirements):
             result["fields"] = {}
         return result
 
     forced = {"forced": command.force} if isinstance(
-        command, dp.EditHyperParams | dp.DeleteHyperParams | dp.EditConfiguration | dp.DeleteConfiguration) else {}
+        command, msg.EditHyperParams | msg.DeleteHyperParams | msg.EditConfiguration | msg.DeleteConfiguration) else {}
     return await run_task_command(ctx, caller, command.task,
                                   lambda doc: decide(doc, command, caller.company, utc_now()), respond, **forced)
 
@@ -76,7 +78,7 @@ async def save_all(session: CommandSession, streams: dict[str, Stream], decided:
 
 async def set_visibility(ctx: CommandContext, caller: Caller, command: SetVisibility) -> dict[str, Any]:
     """make_public / make_private: `{updated}`."""
-    decide = df.decide_make_public if command.public else df.decide_make_private
+    decide = dm.decide_make_public if command.public else dm.decide_make_private
 
     async def work(session: CommandSession) -> dict[str, Any]:
         streams = await load_tasks(session, command.tasks)
@@ -95,7 +97,7 @@ async def move(ctx: CommandContext, caller: Caller, command: MoveTasks) -> dict[
         # streams are locked (per-task log order rests on it, see commands.store).
         streams = await load_tasks(session, command.tasks)
         project = await target_project(ctx, session, caller.actor, command.project, command.project_name)
-        await save_all(session, streams, df.decide_move({i: s.doc for i, s in streams.items()}, project,
+        await save_all(session, streams, dm.decide_move({i: s.doc for i, s in streams.items()}, project,
                                                         caller.company, utc_now()))
         return {"project_id": project}
 
@@ -109,7 +111,7 @@ async def update_batch(ctx: CommandContext, caller: Caller, command: UpdateTasks
 
     async def work(session: CommandSession) -> dict[str, Any]:
         streams = await load_tasks(session, list(command.items))
-        decided = df.decide_update_batch({i: s.doc for i, s in streams.items()}, command.items, caller.company,
+        decided = dm.decide_update_batch({i: s.doc for i, s in streams.items()}, command.items, caller.company,
                                          utc_now())
         await save_all(session, streams, decided)
         return {"updated": len(decided)}

@@ -19,8 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.commands.decide_queue import (
-    DequeueTask,
-    EnqueueTask,
     decide_add_entry,
     decide_archive,
     decide_dequeue,
@@ -32,7 +30,7 @@ from taskstream.commands.decide_queue import (
 from taskstream.commands.handlers.context import Caller, CommandContext
 from taskstream.commands.handlers.single_task import change_task, fields_of, run_task_command, update_result
 from taskstream.commands.handlers.unit_of_work import run_command
-from taskstream.commands.messages import ArchiveTask, UnarchiveTask
+from taskstream.commands.messages import ArchiveTask, DequeueTask, EnqueueTask, UnarchiveTask
 from taskstream.commands.session import CommandSession
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import invalid_task_id

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from taskstream.commands.decide_events import (
+from taskstream.commands.decide_telemetry import (
     ReportedEvent,
     accepts_events,
     decide_metrics,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from taskstream.commands.decide_clone import CloneTask, clone_events, plan_clone
+from taskstream.commands.decide_clone import clone_events, plan_clone
+from taskstream.commands.messages import CloneTask
 from taskstream.schemas.clock import iso
 from taskstream.schemas.errors import ApiError
 from taskstream.schemas.events import TaskCreated

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from taskstream.commands import decide_params as dp
+from taskstream.commands import messages as msg
 from taskstream.commands.evolve import evolve
 from taskstream.schemas.clock import iso
 from taskstream.schemas.errors import ApiError
@@ -44,7 +45,7 @@ def after(doc: dict[str, Any], events: list[Event]) -> dict[str, Any]:
 
 def edit(doc: dict[str, Any] | None, items: list[dict[str, Any]], replace: str = "none",
          force: bool = False) -> list[Event]:
-    return dp.decide_edit_hyper_params(doc, dp.EditHyperParams("t1", items, replace, force), COMPANY, NOW)
+    return dp.decide_edit_hyper_params(doc, msg.EditHyperParams("t1", items, replace, force), COMPANY, NOW)
 
 
 def test_edit_upserts_items_and_stamps_both_times() -> None:
@@ -109,7 +110,7 @@ def test_missing_foreign_and_public_tasks() -> None:
 def test_delete_leaves_empty_section_and_removes_whole_sections() -> None:
     doc = task(hyperparams={"s": {"a": item("s", "a")}, "t": {"b": item("t", "b")}, "u": {"c": item("u", "c")}})
     events = dp.decide_delete_hyper_params(
-        doc, dp.DeleteHyperParams("t1", [{"section": "s", "name": "a"}, {"section": "t"}, {"section": "zz"},
+        doc, msg.DeleteHyperParams("t1", [{"section": "s", "name": "a"}, {"section": "t"}, {"section": "zz"},
                                          {"section": "u", "name": "nope"}]), COMPANY, NOW)
     assert isinstance(events[0], HyperParamsDeleted)
     assert after(doc, events)["hyperparams"] == {"s": {}, "u": {"c": item("u", "c")}}
@@ -117,7 +118,7 @@ def test_delete_leaves_empty_section_and_removes_whole_sections() -> None:
 
 def test_delete_section_and_its_parameter_conflict() -> None:
     doc = task(hyperparams={"s": {"a": item("s", "a")}})
-    command = dp.DeleteHyperParams("t1", [{"section": "s", "name": "a"}, {"section": "s"}])
+    command = msg.DeleteHyperParams("t1", [{"section": "s", "name": "a"}, {"section": "s"}])
     with pytest.raises(ApiError) as error:
         dp.decide_delete_hyper_params(doc, command, COMPANY, NOW)
     assert (error.value.subcode, error.value.msg) == (
@@ -125,7 +126,7 @@ def test_delete_section_and_its_parameter_conflict() -> None:
 
 
 def test_delete_status_is_checked_before_the_conflict() -> None:
-    command = dp.DeleteHyperParams("t1", [{"section": "s", "name": "a"}, {"section": "s"}])
+    command = msg.DeleteHyperParams("t1", [{"section": "s", "name": "a"}, {"section": "s"}])
     with pytest.raises(ApiError) as error:
         dp.decide_delete_hyper_params(task("stopped"), command, COMPANY, NOW)
     assert error.value.subcode == 110
@@ -133,14 +134,14 @@ def test_delete_status_is_checked_before_the_conflict() -> None:
 
 def test_configuration_upsert_replace_and_delete() -> None:
     doc = task(configuration={"a": {"name": "a", "value": "1"}, "b": {"name": "b", "value": "2"}})
-    upsert = dp.decide_edit_configuration(doc, dp.EditConfiguration("t1", [{"name": "a", "value": "9"}]),
+    upsert = dp.decide_edit_configuration(doc, msg.EditConfiguration("t1", [{"name": "a", "value": "9"}]),
                                           COMPANY, NOW)
     assert isinstance(upsert[0], ConfigurationEdited)
     assert after(doc, upsert)["configuration"] == {"a": {"name": "a", "value": "9"}, "b": {"name": "b", "value": "2"}}
-    replace = dp.decide_edit_configuration(doc, dp.EditConfiguration("t1", [{"name": "c", "value": "3"}], True),
+    replace = dp.decide_edit_configuration(doc, msg.EditConfiguration("t1", [{"name": "c", "value": "3"}], True),
                                            COMPANY, NOW)
     assert after(doc, replace)["configuration"] == {"c": {"name": "c", "value": "3"}}
-    deleted = dp.decide_delete_configuration(doc, dp.DeleteConfiguration("t1", ["a", "nope"]), COMPANY, NOW)
+    deleted = dp.decide_delete_configuration(doc, msg.DeleteConfiguration("t1", ["a", "nope"]), COMPANY, NOW)
     assert isinstance(deleted[0], ConfigurationDeleted)
     new = after(doc, deleted)
     assert new["configuration"] == {"b": {"name": "b", "value": "2"}} and new["last_update"] == iso(NOW)
@@ -148,7 +149,7 @@ def test_configuration_upsert_replace_and_delete() -> None:
 
 def test_configuration_has_no_properties_exception() -> None:
     with pytest.raises(ApiError) as error:
-        dp.decide_edit_configuration(task("stopped"), dp.EditConfiguration("t1", [{"name": "properties",
+        dp.decide_edit_configuration(task("stopped"), msg.EditConfiguration("t1", [{"name": "properties",
                                                                                    "value": "1"}]), COMPANY, NOW)
     assert error.value.subcode == 110
 

@@ -9,9 +9,6 @@ from typing import Any
 import pytest
 
 from taskstream.commands.decide_queue import (
-    CreateQueue,
-    DequeueTask,
-    EnqueueTask,
     decide_add_entry,
     decide_archive,
     decide_claim,
@@ -20,6 +17,7 @@ from taskstream.commands.decide_queue import (
     decide_enqueue,
 )
 from taskstream.commands.evolve import evolve
+from taskstream.commands.messages import CreateQueue, DequeueTask, EnqueueTask
 from taskstream.schemas.errors import ApiError
 from taskstream.schemas.events import TaskArchived, TaskDequeued, TaskEnqueued
 from taskstream.schemas.queue_events import QueueDeleted, TaskQueued, TaskUnqueued

@@ -1,68 +1,31 @@
-"""Pure decisions for the single-field task calls: artifacts (§5.32, §5.33), models (§5.7, §5.8), requirements
-(§5.29), make_public/make_private (§2.5), move (§5.42) and update_batch (§5.12).
-
-Calls over several tasks decide on all of them at once and return the events per task id, so a rejection of
-any id writes nothing for all of them.
-"""
+"""Pure decisions for what one task produced and needs: artifacts (§5.32, §5.33), models (§5.7, §5.8) and
+requirements (§5.29); one task, one decision."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from taskstream.commands import task_document as td
 from taskstream.commands.decide_params import updatable
-from taskstream.commands.decide_task import active_duration, decide_update, writable
-from taskstream.commands.messages import UpdateTask
+from taskstream.commands.decide_task import active_duration, writable
+from taskstream.commands.messages import (
+    AddOrUpdateArtifacts,
+    AddOrUpdateModel,
+    DeleteArtifacts,
+    DeleteModels,
+    SetRequirements,
+)
 from taskstream.schemas.clock import iso
-from taskstream.schemas.errors import ApiError, invalid_task_id, validation_error
+from taskstream.schemas.errors import ApiError, validation_error
 from taskstream.schemas.events import (
     ArtifactsDeleted,
     ArtifactsUpdated,
     Event,
     ModelsEdited,
     RequirementsSet,
-    TaskMadePrivate,
-    TaskMadePublic,
-    TaskMoved,
 )
-
-Docs = dict[str, dict[str, Any] | None]
-
-
-@dataclass(frozen=True)
-class AddOrUpdateArtifacts:
-    task: str
-    artifacts: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class DeleteArtifacts:
-    task: str
-    artifacts: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class AddOrUpdateModel:
-    task: str
-    name: str
-    model: str
-    type: str
-    iteration: int | None = None
-
-
-@dataclass(frozen=True)
-class DeleteModels:
-    task: str
-    models: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class SetRequirements:
-    task: str
-    requirements: dict[str, Any]
 
 
 def check_request_items(items: Any, required: tuple[str, ...],
@@ -154,40 +117,3 @@ def decide_set_requirements(doc: dict[str, Any] | None, command: SetRequirements
     stamp = iso(now)
     return [RequirementsSet(set={"script.requirements": copy.deepcopy(command.requirements),
                                  "last_update": stamp, "last_change": stamp})]
-
-
-def decide_make_public(docs: Docs, company: str) -> dict[str, list[Event]]:
-    """Every id a task of the caller's company (not public yet), else 400/101 naming the others."""
-    missing = [i for i, doc in docs.items() if doc is None or doc.get("company") != company]
-    if missing:
-        raise invalid_task_id(ids=missing)
-    return {i: [TaskMadePublic(set={"company": "", "company_origin": company})] for i in docs}
-
-
-def decide_make_private(docs: Docs, company: str) -> dict[str, list[Event]]:
-    """Every id public and published by the caller's company, else 400/101 naming the others."""
-    missing = [i for i, doc in docs.items()
-               if doc is None or doc.get("company") != "" or doc.get("company_origin") != company]
-    if missing:
-        raise invalid_task_id(ids=missing)
-    return {i: [TaskMadePrivate(set={"company": company}, unset=["company_origin"])] for i in docs}
-
-
-def decide_move(docs: Docs, project: str, company: str, now: datetime) -> dict[str, list[Event]]:
-    """Tasks of the caller's company get the project; unknown, foreign and public ids are silently skipped."""
-    stamp = iso(now)
-    return {i: [TaskMoved(project=project, set={"project": project, "last_change": stamp})]
-            for i, doc in docs.items() if doc is not None and doc.get("company") == company}
-
-
-def decide_update_batch(docs: Docs, items: dict[str, dict[str, Any]], company: str,
-                        now: datetime) -> dict[str, list[Event]]:
-    """Every task writable (any public → 403/21 first, then missing → 400/101); each item as in `update`."""
-    public = [i for i, doc in docs.items() if doc is not None and doc.get("company") == ""]
-    if public:
-        raise ApiError(403, 21, f"cannot modify public task(s), ids={tuple(public)!r}")
-    missing = [i for i, doc in docs.items() if doc is None or doc.get("company") != company]
-    if missing:
-        raise invalid_task_id(ids=missing)
-    decided = {i: decide_update(docs[i], UpdateTask(i, item), company, now, batch=True) for i, item in items.items()}
-    return {i: events for i, events in decided.items() if events}

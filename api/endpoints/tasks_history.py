@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from taskstream.api.call import Call, endpoint
-from taskstream.api.endpoints.task_commands import require_task_id
+from taskstream.api.request_fields import require_task_id
 from taskstream.projections.audit import task_history
 from taskstream.schemas.errors import invalid_task_id
 

@@ -1,4 +1,4 @@
-"""Request helpers shared by the tasks endpoints: reading a task id and an optional text from the request.
+"""Request fields the endpoints share: reading a task id and an optional text from the request.
 
 The commands themselves run in `commands.handlers`.
 """
