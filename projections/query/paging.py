@@ -16,9 +16,9 @@ def page_window(data: dict[str, Any]) -> tuple[int, int]:
     """(offset, limit) of the requested page."""
     page = data.get("page")
     size = data.get("page_size")
-    if page is not None and (not isinstance(page, int) or page < 0):
+    if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 0):
         raise validation_error("page must be >=0", field="page")
-    if size is not None and (not isinstance(size, int) or size < 1):
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
         raise validation_error("page_size must be >0", field="page_size")
     limit = min(size or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
     offset = int(page or 0) * limit

@@ -155,3 +155,10 @@ async def test_artifact_fields_of_the_wrong_type_are_a_400_12(tenant: Tenant, en
                                                              artifact: dict[str, object]) -> None:
     failure = await tenant.fails(endpoint, name="abc", type="training", execution={"artifacts": [artifact]})
     assert (failure.status, failure.subcode) == ((400, 800) if artifact["key"] is None else (400, 12))
+
+
+@pytest.mark.parametrize("endpoint", LISTINGS)
+@pytest.mark.parametrize("paging", [{"page_size": True}, {"page": True, "page_size": 5}])
+async def test_booleans_are_not_page_numbers(tenant: Tenant, endpoint: str, paging: dict[str, object]) -> None:
+    response = await tenant.raw(f"/{endpoint}", paging)
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
