@@ -31,7 +31,7 @@ class TaskLookups(Protocol):
         """The task's document if it is the company's or public, else None."""
 
     async def references(self, db: Reader, task_id: str, company: str) -> dict[str, Any] | None:
-        """`{parent, project}` of the company's task, None when the company has no such task."""
+        """`{parent, project, models}` of the company's task, None when the company has no such task."""
 
     async def count_owned(self, db: Reader, task_ids: list[str], company: str) -> int:
         """How many of the (distinct) ids are tasks of the company."""

@@ -41,10 +41,12 @@ async def check_model_references(ctx: CommandContext, db: Reader, company: str, 
 
 
 async def check_input_models(ctx: CommandContext, db: Reader, company: str, model_ids: list[str]) -> None:
-    """Input models must be the company's or public: 400/201 `Invalid model id: models=(...)` otherwise."""
+    """Input models must be the company's or public: 400/201 `Invalid model id: models=(<the missing ones>)`
+    otherwise, as the reference's `validate_input_models`."""
     wanted = [m for m in dict.fromkeys(model_ids) if m]
-    if wanted and await ctx.models.missing(db, wanted, company):
-        raise ApiError(400, 201, None, models=wanted)
+    missing = await ctx.models.missing(db, wanted, company) if wanted else []
+    if missing:
+        raise ApiError(400, 201, None, models=missing)
 
 
 async def run_model_command(ctx: CommandContext, caller: Caller, model_id: str, decide: ModelDecide,

@@ -1,5 +1,6 @@
 """How the tasks service uses the models service (issue 10 §2): `tasks.publish` (and `completed` with `publish`)
-readies the task's last output model in the same transaction; the input-model check task validation can call."""
+readies the task's last output model in the same transaction; task create, validate, edit, clone and
+`validate_tasks` check the input models (400/201)."""
 
 from __future__ import annotations
 
@@ -78,4 +79,54 @@ async def test_the_input_model_check_accepts_own_and_public_models_only(ctx: App
     with pytest.raises(ApiError) as rejected:
         await check_input_models(ctx.commands, ctx.pool, tenant.company, [own, foreign, "nope"])
     assert (rejected.value.code, rejected.value.subcode) == (400, 201)
-    assert rejected.value.msg == f"Invalid model id: models=({own}, {foreign}, nope)"
+    # Only the missing ones are named, as the reference's `validate_input_models` (`model_ids - found`).
+    assert rejected.value.msg == f"Invalid model id: models=({foreign}, nope)"
+
+
+async def test_unknown_or_foreign_input_models_are_400_201_on_create_validate_edit(
+        ctx: AppContext, tenant: Tenant, other_tenant: Tenant) -> None:
+    own, public = await _draft_model(tenant), await _draft_model(other_tenant, public=True)
+    foreign = await _draft_model(other_tenant)
+    task = await tenant.create_task("edited", models={"input": [{"name": "a", "model": own},
+                                                                {"name": "b", "model": public}]})
+    events = int(await ctx.pool.fetchval("SELECT count(*) FROM events"))
+    bad = {"input": [{"name": "a", "model": own}, {"name": "b", "model": foreign}, {"name": "c", "model": "nope"}],
+           "output": [{"name": "o", "model": "output ids are not checked"}]}
+    for endpoint, body in (("tasks.create", {"name": "new", "type": "training"}),
+                           ("tasks.validate", {"name": "new", "type": "training"}), ("tasks.edit", {"task": task})):
+        failure = await tenant.fails(endpoint, models=bad, **body)
+        assert (failure.status, failure.code, failure.subcode, failure.msg) == (
+            400, 400, 201, f"Invalid model id: models=({foreign}, nope)"), endpoint
+    old = await tenant.raw("/v2.12/tasks.create", {"name": "old client", "type": "training",
+                                                     "execution": {"model": "nope"}})
+    assert (old.status_code, old.json()["meta"]["result_msg"]) == (400, "Invalid model id: models=(nope)")
+    assert int(await ctx.pool.fetchval("SELECT count(*) FROM events")) == events
+    assert await tenant.call("tasks.validate", name="new", type="training",
+                             models={"input": [{"name": "p", "model": public}], "output": bad["output"]}) == {}
+
+
+async def test_clone_checks_input_models_only_when_given_or_asked(tenant: Tenant, other_tenant: Tenant) -> None:
+    foreign = await _draft_model(other_tenant)
+    gone = await _draft_model(tenant)
+    source = await tenant.create_task("source", models={"input": [{"name": "in", "model": gone}]})
+    await tenant.call("models.delete", model=gone, force=True)  # the source now names a model that is gone
+    assert (await tenant.call("tasks.clone", task=source))["id"]
+    failure = await tenant.fails("tasks.clone", task=source, validate_references=True)
+    assert (failure.subcode, failure.msg) == (201, f"Invalid model id: models=({gone})")
+    for body in ({"new_task_input_models": [{"name": "in", "model": foreign}]},
+                 {"execution_overrides": {"model": foreign}}):
+        failure = await tenant.fails("tasks.clone", task=source, **body)
+        assert (failure.subcode, failure.msg) == (201, f"Invalid model id: models=({foreign})"), body
+
+
+async def test_enqueue_many_validate_tasks_checks_input_models(tenant: Tenant) -> None:
+    gone, kept = await _draft_model(tenant), await _draft_model(tenant)
+    stale = await tenant.create_task("stale input", models={"input": [{"name": "in", "model": gone}]})
+    fine = await tenant.create_task("fine input", models={"input": [{"name": "in", "model": kept}]})
+    await tenant.call("models.delete", model=gone, force=True)
+    result = await tenant.call("tasks.enqueue_many", ids=[stale, fine], validate_tasks=True)
+    assert [s["id"] for s in result["succeeded"]] == [fine]
+    assert [(f["id"], f["error"]["codes"], f["error"]["msg"]) for f in result["failed"]] == [
+        (stale, [400, 201], f"Invalid model id: models=({gone})")]
+    unchecked = await tenant.call("tasks.enqueue_many", ids=[stale])
+    assert [s["id"] for s in unchecked["succeeded"]] == [stale]
