@@ -42,6 +42,7 @@ class ResetTask:
     force: bool = False
     clear_all: bool = False
     return_file_urls: bool = False
+    delete_output_models: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class DeleteTask:
     status_reason: str | None = None
     status_message: str | None = None
     return_file_urls: bool = False
+    delete_output_models: bool = True
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import pytest
 from taskstream.api.context import AppContext
 from taskstream.commands.handlers.models import check_input_models
 from taskstream.schemas.errors import ApiError
+from tests.api.test_events import add_batch
+from tests.api.test_events_reads import image
 from tests.conftest import Tenant
 
 
@@ -130,3 +132,71 @@ async def test_enqueue_many_validate_tasks_checks_input_models(tenant: Tenant) -
         (stale, [400, 201], f"Invalid model id: models=({gone})")]
     unchecked = await tenant.call("tasks.enqueue_many", ids=[stale])
     assert [s["id"] for s in unchecked["succeeded"]] == [stale]
+
+
+async def _trained(tenant: Tenant, name: str) -> tuple[str, str, str]:
+    """A started task with an output artifact, a draft output model (listed in `models.output` and linked by its
+    `task`) and two reports of one debug image: (task, model, image url)."""
+    task = await tenant.create_task(name, execution={"artifacts": [{"key": "out", "type": "t", "uri": "s3://b/o"}]})
+    await tenant.call("tasks.started", task=task)
+    model = await tenant.create_model(f"{name} weights", task=task, uri=f"s3://b/{name}.pt", ready=False)
+    await tenant.call("tasks.add_or_update_model", task=task, name="out", model=model, type="output")
+    url = image(task, "samples", "first", 1)["url"]
+    await add_batch(tenant, image(task, "samples", "first", 1), image(task, "samples", "first", 2) | {"url": url})
+    return task, model, url
+
+
+async def _gone(tenant: Tenant, model: str) -> bool:
+    return (await tenant.call("models.get_all", id=[model]))["models"] == []
+
+
+async def test_return_file_urls_lists_artifacts_deleted_draft_models_and_debug_images(tenant: Tenant) -> None:
+    task, model, url = await _trained(tenant, "reset one")
+    reset = await tenant.call("tasks.reset", task=task, return_file_urls=True)
+    assert reset["urls"] == {"artifact_urls": ["s3://b/o"], "model_urls": ["s3://b/reset one.pt"],
+                             "event_urls": [url]}
+    assert reset["deleted_models"] == 1 and await _gone(tenant, model)
+    assert (await tenant.call("tasks.reset", task=task, return_file_urls=True))["urls"] == {
+        "artifact_urls": [], "model_urls": [], "event_urls": []}
+    task, model, url = await _trained(tenant, "delete one")
+    deleted = await tenant.call("tasks.delete", task=task, force=True, return_file_urls=True)
+    assert deleted["urls"] == {"artifact_urls": ["s3://b/o"], "model_urls": ["s3://b/delete one.pt"],
+                               "event_urls": [url]}
+    assert (deleted["deleted_models"], deleted["updated_models"]) == (1, 0) and await _gone(tenant, model)
+    for endpoint, extra in (("tasks.reset_many", {}), ("tasks.delete_many", {"force": True})):
+        task, model, url = await _trained(tenant, endpoint)
+        item = (await tenant.call(endpoint, ids=[task], return_file_urls=True, **extra))["succeeded"][0]
+        assert item["urls"] == {"artifact_urls": ["s3://b/o"], "model_urls": [f"s3://b/{endpoint}.pt"],
+                                "event_urls": [url]}, endpoint
+        assert item["deleted_models"] == 1 and await _gone(tenant, model)
+
+
+async def test_published_output_models_block_reset_and_delete_without_force_and_lose_their_link(
+        ctx: AppContext, tenant: Tenant) -> None:
+    task, model, _ = await _trained(tenant, "published")
+    await tenant.call("models.set_ready", model=model, publish_task=False)
+    refused = f"Task cannot be deleted (has output models, use force=True): task={task}, models=1"
+    events = int(await ctx.pool.fetchval("SELECT count(*) FROM events"))
+    assert ((failure := await tenant.fails("tasks.reset", task=task)).subcode, failure.msg) == (123, refused)
+    assert int(await ctx.pool.fetchval("SELECT count(*) FROM events")) == events
+    reset = await tenant.call("tasks.reset", task=task, force=True)
+    assert reset["deleted_models"] == 0
+    assert "task" not in (await tenant.call("models.get_by_id", model=model))["model"]
+    await tenant.call("models.edit", model=model, task=task)
+    assert ((failure := await tenant.fails("tasks.delete", task=task)).subcode, failure.msg) == (123, refused)
+    deleted = await tenant.call("tasks.delete", task=task, force=True)
+    assert (deleted["deleted_models"], deleted["updated_models"]) == (0, 1)
+    assert (await tenant.call("models.get_by_id", model=model))["model"]["task"] == f"__DELETED__{task}"
+    history = (await tenant.call("models.get_history", model=model))["history"]
+    assert [(h["event"], h["endpoint"]) for h in history][-1] == ("ModelTaskUnlinked", "tasks.delete")
+
+
+async def test_draft_output_models_used_as_input_or_kept_by_request_are_only_unlinked(tenant: Tenant) -> None:
+    task, used, _ = await _trained(tenant, "used draft")
+    await tenant.create_task("consumer", models={"input": [{"name": "in", "model": used}]})
+    assert (await tenant.call("tasks.reset", task=task))["deleted_models"] == 0
+    assert "task" not in (await tenant.call("models.get_by_id", model=used))["model"]
+    task, kept, _ = await _trained(tenant, "kept draft")
+    deleted = await tenant.call("tasks.delete", task=task, force=True, delete_output_models=False)
+    assert (deleted["deleted_models"], deleted["updated_models"]) == (0, 1)
+    assert (await tenant.call("models.get_by_id", model=kept))["model"]["task"] == f"__DELETED__{task}"
