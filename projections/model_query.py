@@ -77,9 +77,12 @@ def for_output(doc: dict[str, Any], spec: FieldSpec | None, requested: tuple[int
 
 async def list_models(pool: asyncpg.Pool, company: str, data: dict[str, Any], requested: tuple[int, int],
                       allow_public: bool = True) -> list[dict[str, Any]]:
-    """`models.get_all`, projected by `only_fields`. Raises ApiError (400) for an invalid regex or bad paging."""
+    """`models.get_all`, projected by `only_fields`. Raises ApiError (400) for an invalid regex, bad paging or an
+    `only_fields` entry that is not a field name."""
     sql, args = compile_get_all(data, company, allow_public)
     only = data.get("only_fields")
+    if isinstance(only, list) and not all(isinstance(path, str) for path in only):
+        raise validation_error("only_fields must be a list of field names")
     spec = dotted_spec(only) if isinstance(only, list) and only else None
     return [for_output(json.loads(r["doc"]), spec, requested) for r in await fetch_bounded(pool, sql, args)]
 
