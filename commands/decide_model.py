@@ -22,6 +22,7 @@ from taskstream.schemas.model_events import (
     ModelEdited,
     ModelMetadataChanged,
     ModelPublished,
+    ModelTaskUnlinked,
     ModelUnarchived,
     ModelUpdated,
 )
@@ -144,6 +145,17 @@ def decide_archive(doc: dict[str, Any] | None, model_id: str, company: str, user
     tags = tags | {ARCHIVED} if archive else tags - {ARCHIVED}
     changes = {"system_tags": sorted(tags), "last_change": iso(now), "last_changed_by": user}
     return ModelArchived(set=changes) if archive else ModelUnarchived(set=changes)
+
+
+def decide_task_unlink(doc: dict[str, Any], deleted_task: str | None, user: str,
+                       now: datetime) -> ModelTaskUnlinked:
+    """The model loses its task link when its task is reset (`task` unset) or deleted (`deleted_task` given:
+    `task = "__DELETED__<id>"`)."""
+    stamp = iso(now)
+    changes = {"last_change": stamp, "last_changed_by": user}
+    if deleted_task:
+        return ModelTaskUnlinked(set={**changes, "task": f"__DELETED__{deleted_task}"})
+    return ModelTaskUnlinked(set=changes, unset=["task"] if "task" in doc else [])
 
 
 def decide_delete(doc: dict[str, Any] | None, command: DeleteModel, company: str, using_tasks: int,

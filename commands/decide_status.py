@@ -103,9 +103,8 @@ def decide_publish(doc: dict[str, Any] | None, command: ChangeStatus, company: s
 
 
 def file_urls(doc: dict[str, Any] | None, output_only: bool) -> dict[str, list[str]]:
-    """The `urls` of reset/delete with `return_file_urls` (§5.14, §5.16): the URIs of the task's artifacts (reset
-    only removes output ones), `model_urls` and `event_urls` empty: there is no models service here, and reported
-    images keep no file of ours (the reference's recorded answers have them empty too)."""
+    """The `urls` of reset/delete with `return_file_urls` (§5.14, §5.16) as far as the task's document tells: the
+    URIs of its artifacts (reset only removes output ones); the handler fills `model_urls` and `event_urls`."""
     artifacts = ((doc or {}).get("execution") or {}).get("artifacts") or []
     uris = [a["uri"] for a in artifacts
             if a.get("uri") and (not output_only or a.get("mode", "output") == "output")]

@@ -43,6 +43,7 @@ class ResetTask:
     clear_all: bool = False
     return_file_urls: bool = False
     echo_artifacts: bool = False  # reset_many's answer echoes `execution.artifacts` (reset's does not)
+    delete_output_models: bool = True
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class DeleteTask:
     status_reason: str | None = None
     status_message: str | None = None
     return_file_urls: bool = False
+    delete_output_models: bool = True
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ def for_output(doc: dict[str, Any], spec: FieldSpec | None, requested: tuple[int
 
 async def list_models(pool: asyncpg.Pool, company: str, data: dict[str, Any], requested: tuple[int, int],
                       allow_public: bool = True) -> list[dict[str, Any]]:
-    """`models.get_all`, projected by `only_fields`. Raises ApiError (400) for an invalid regex or bad paging."""
+    """`models.get_all`, projected by `only_fields`. Raises ApiError (400) for an invalid regex, bad paging or an
+    `only_fields` entry that is not a field name (400/14, `query.fields.dotted_spec`)."""
     sql, args = compile_get_all(data, company, allow_public)
     only = data.get("only_fields")
     spec = dotted_spec(only) if isinstance(only, list) and only else None

@@ -75,6 +75,11 @@ class ModelTableLookups:
         found = {r["id"] for r in rows}
         return [m for m in model_ids if m not in found]
 
+    async def output_model_ids(self, db: Reader, task_id: str, company: str, listed: list[str]) -> list[str]:
+        rows = await db.fetch("SELECT id FROM models WHERE company = $2 AND (task = $1 OR id = ANY($3::text[])) "
+                              "ORDER BY id", task_id, company, listed)
+        return [r["id"] for r in rows]
+
     async def used_as_input(self, db: Reader, model_id: str, company: str) -> int:
         # The containment test reads each of the company's task documents: deleting a model is rare, and an index
         # over every input model id would be paid by every task write.

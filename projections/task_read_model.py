@@ -120,8 +120,12 @@ class TaskTableLookups:
         return None if raw is None else dict(json.loads(raw))
 
     async def references(self, db: Reader, task_id: str, company: str) -> dict[str, Any] | None:
-        row = await db.fetchrow("SELECT parent, project FROM tasks WHERE id = $1 AND company = $2", task_id, company)
-        return None if row is None else {"parent": row["parent"], "project": row["project"]}
+        row = await db.fetchrow("SELECT parent, project, doc->'models' AS models FROM tasks WHERE id = $1 "
+                                "AND company = $2", task_id, company)
+        if row is None:
+            return None
+        return {"parent": row["parent"], "project": row["project"],
+                "models": json.loads(row["models"]) if row["models"] else {}}
 
     async def count_owned(self, db: Reader, task_ids: list[str], company: str) -> int:
         return int(await db.fetchval("SELECT count(*) FROM tasks WHERE id = ANY($1::text[]) AND company = $2",

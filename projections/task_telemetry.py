@@ -48,6 +48,12 @@ class TelemetryTable:
                             events: list[tuple[str, str, dict[str, Any]]]) -> None:
         await insert_events(conn, company, events)
 
+    async def image_urls(self, conn: asyncpg.Connection, task_id: str) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT doc->>'url' AS url FROM task_events WHERE task = $1 AND type = 'training_debug_image' "
+            "AND COALESCE(doc->>'url', '') <> '' GROUP BY doc->>'url' ORDER BY min(seq)", task_id)
+        return [r["url"] for r in rows]
+
     async def delete_task_events(self, conn: asyncpg.Connection, task_id: str) -> int:
         """Everything reported about the task, whichever company it is filed under (a task id is unique)."""
         status = await conn.execute("DELETE FROM task_events WHERE task = $1", task_id)

@@ -51,10 +51,16 @@ class ModelUnarchived(ModelChanged):
     pass
 
 
+class ModelTaskUnlinked(ModelChanged):
+    """`tasks.reset`/`tasks.delete` of the model's task: `task` unset, or set to `__DELETED__<task id>` when the task
+    of a kept (published) model is deleted."""
+
+
 class ModelDeleted(Event):
     force: bool = False
 
 
 # Registered by `schemas.events` (this module cannot import it: it imports this one).
 MODEL_EVENTS: tuple[type[Event], ...] = (ModelCreated, ModelEdited, ModelUpdated, ModelPublished,
-                                         ModelMetadataChanged, ModelArchived, ModelUnarchived, ModelDeleted)
+                                         ModelMetadataChanged, ModelArchived, ModelUnarchived, ModelDeleted,
+                                         ModelTaskUnlinked)

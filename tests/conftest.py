@@ -148,6 +148,11 @@ class Tenant:
     async def create_task(self, name: str = "test task", **fields: Any) -> str:
         return str((await self.call("tasks.create", name=name, type=fields.pop("type", "training"), **fields))["id"])
 
+    async def create_model(self, name: str = "test model", **fields: Any) -> str:
+        """A model of the company (`models.create`), e.g. to be a task's input model (checked: 400/201)."""
+        return str((await self.call("models.create", name=name, uri=fields.pop("uri", "s3://b/weights"),
+                                    **fields))["id"])
+
 
 async def make_tenant(ctx: AppContext, http: httpx.AsyncClient, user_name: str = "tests") -> Tenant:
     company = new_id()

@@ -52,7 +52,8 @@ async def reset_many(call: Call) -> dict[str, Any]:
 
     async def handle_one(task_id: str) -> dict[str, Any]:
         command = ResetTask(str(task_id), force=_flag(call, "force"), clear_all=_flag(call, "clear_all"),
-                            return_file_urls=_flag(call, "return_file_urls"), echo_artifacts=True)
+                            return_file_urls=_flag(call, "return_file_urls"), echo_artifacts=True,
+                            delete_output_models=call.data.get("delete_output_models") is not False)
         result = await tasks.reset(call.ctx.commands, call.caller(), command)
         return {"updated": result["updated"], "fields": result["fields"], "dequeued": bool(result["dequeued"]),
                 "deleted_models": result["deleted_models"], "urls": result["urls"]}

@@ -101,7 +101,8 @@ async def completed(call: Call) -> dict[str, Any]:
 async def reset(call: Call) -> dict[str, Any]:
     command = ResetTask(require_task_id(call), force=bool(call.data.get("force")),
                         clear_all=bool(call.data.get("clear_all")),
-                        return_file_urls=bool(call.data.get("return_file_urls")))
+                        return_file_urls=bool(call.data.get("return_file_urls")),
+                        delete_output_models=call.data.get("delete_output_models") is not False)
     return await tasks.reset(call.ctx.commands, call.caller(), command)
 
 
@@ -109,7 +110,8 @@ def delete_command(call: Call, task_id: str) -> DeleteTask:
     return DeleteTask(task_id, force=bool(call.data.get("force")),
                       status_reason=text_or_none(call.data.get("status_reason")),
                       status_message=text_or_none(call.data.get("status_message")),
-                      return_file_urls=bool(call.data.get("return_file_urls")))
+                      return_file_urls=bool(call.data.get("return_file_urls")),
+                      delete_output_models=call.data.get("delete_output_models") is not False)
 
 
 @endpoint("tasks.delete")

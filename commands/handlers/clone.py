@@ -7,8 +7,9 @@ from typing import Any
 
 from taskstream.commands.decide_clone import clone_events, plan_clone
 from taskstream.commands.handlers.context import Caller, CommandContext
+from taskstream.commands.handlers.models import check_input_models
 from taskstream.commands.handlers.projects import find_or_create_project
-from taskstream.commands.handlers.references import check_references
+from taskstream.commands.handlers.references import check_references, input_model_ids
 from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.messages import CloneTask
 from taskstream.commands.session import CommandSession
@@ -18,14 +19,16 @@ from taskstream.schemas.ids import new_id
 
 
 async def _check_references(ctx: CommandContext, session: CommandSession, company: str, command: CloneTask,
-                            parent: str, project: str | None) -> None:
-    """Parent and project are checked only when asked to or when given (§5.6); input models never (there is
-    no models service yet)."""
+                            parent: str, project: str | None, models: dict[str, Any]) -> None:
+    """Parent, project and input models are checked only when asked to or when given (§5.6): input models when
+    `new_task_input_models` or `execution_overrides.model` named them."""
     checks_parent = command.validate_references or command.parent
     if checks_parent and await ctx.tasks.company_of(session.conn, parent) not in (company, ""):
         raise ApiError(400, 101, "invalid parent", parent=parent)
     if project and (command.validate_references or command.project or command.new_project_name):
         await check_references(ctx, session.conn, company, {"project": project})
+    if command.validate_references or command.input_models or command.execution_overrides.get("model"):
+        await check_input_models(ctx, session.conn, company, input_model_ids(models))
 
 
 async def clone(ctx: CommandContext, caller: Caller, command: CloneTask) -> dict[str, Any]:
@@ -48,7 +51,8 @@ async def clone(ctx: CommandContext, caller: Caller, command: CloneTask) -> dict
             new_project, _ = await find_or_create_project(ctx, session, actor, command.new_project_name)
             response["new_project"] = {"id": new_project, "name": command.new_project_name}
         project = new_project or planned["project"]
-        await _check_references(ctx, session, actor.company, command, planned["parent"], project)
+        await _check_references(ctx, session, actor.company, command, planned["parent"], project,
+                                planned["models"])
         events = clone_events(planned, new_project, task_id, command.task, actor.company, actor.user, now)
         await session.save("task", await session.load("task", task_id, lock=False), events)
         return response

@@ -31,7 +31,7 @@ class TaskLookups(Protocol):
         """The task's document if it is the company's or public, else None."""
 
     async def references(self, db: Reader, task_id: str, company: str) -> dict[str, Any] | None:
-        """`{parent, project}` of the company's task, None when the company has no such task."""
+        """`{parent, project, models}` of the company's task, None when the company has no such task."""
 
     async def count_owned(self, db: Reader, task_ids: list[str], company: str) -> int:
         """How many of the (distinct) ids are tasks of the company."""
@@ -96,6 +96,9 @@ class ModelLookups(Protocol):
     async def used_as_input(self, db: Reader, model_id: str, company: str) -> int:
         """How many of the company's tasks list this model among their input models."""
 
+    async def output_model_ids(self, db: Reader, task_id: str, company: str, listed: list[str]) -> list[str]:
+        """The company's models whose `task` is the task or whose id is in `listed` (its `models.output`), by id."""
+
 
 class TelemetryStore(Protocol):
     """The telemetry table (`task_events`), written in the transaction of the events it changes tasks with."""
@@ -105,6 +108,9 @@ class TelemetryStore(Protocol):
 
     async def delete_task_events(self, conn: asyncpg.Connection, task_id: str) -> int:
         """Delete everything reported about the task (its reset or deletion); the number of rows deleted."""
+
+    async def image_urls(self, conn: asyncpg.Connection, task_id: str) -> list[str]:
+        """The distinct URLs of the task's debug images, in report order (the files its deletion leaves)."""
 
 
 class WorkerRegistry(Protocol):

@@ -1,13 +1,15 @@
 """Model commands (issue 10 §2): each model is a stream (`schemas.model_events`), decided by `decide_model` under
 the model's lock, projected inline into `models`.
 
-LOCK ORDER: a task before a model (`tasks.publish` publishes the task's output model in its transaction;
+LOCK ORDER: a task before a model, several models sorted by id (`tasks.publish` publishes the task's output model
+in its transaction, `tasks.reset`/`delete` settle its output models in theirs;
 `set_ready` with `publish_task` publishes the task first, in a transaction of its own, then the model).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from taskstream.commands import decide_model as dm
@@ -18,7 +20,7 @@ from taskstream.commands.session import Actor, CommandSession
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.errors import ApiError, invalid_task_id
 from taskstream.schemas.ids import new_id
-from taskstream.schemas.model_events import ModelChanged
+from taskstream.schemas.model_events import ModelChanged, ModelDeleted
 
 ModelDecide = Callable[[dict[str, Any] | None], list[Any]]
 
@@ -42,10 +44,12 @@ async def check_model_references(ctx: CommandContext, db: Reader, company: str, 
 
 
 async def check_input_models(ctx: CommandContext, db: Reader, company: str, model_ids: list[str]) -> None:
-    """Input models must be the company's or public: 400/201 `Invalid model id: models=(...)` otherwise."""
+    """Input models must be the company's or public: 400/201 `Invalid model id: models=(<the missing ones>)`
+    otherwise, as the reference's `validate_input_models`."""
     wanted = [m for m in dict.fromkeys(model_ids) if m]
-    if wanted and await ctx.models.missing(db, wanted, company):
-        raise ApiError(400, 201, None, models=wanted)
+    missing = await ctx.models.missing(db, wanted, company) if wanted else []
+    if missing:
+        raise ApiError(400, 201, None, models=missing)
 
 
 async def run_model_command(ctx: CommandContext, caller: Caller, model_id: str, decide: ModelDecide,
@@ -161,3 +165,46 @@ async def delete(ctx: CommandContext, caller: Caller, command: msg.DeleteModel) 
 
     return await run_command(ctx, caller.company, caller.metadata, work, caller.idempotency_key)
 
+
+
+@dataclass
+class OutputModelsSettled:
+    """What `tasks.reset`/`tasks.delete` did to the task's output models: `deleted` drafts (their `urls`) and
+    `updated` models whose link now names the deleted task."""
+
+    deleted: int = 0
+    updated: int = 0
+    urls: list[str] = field(default_factory=list)
+
+
+async def settle_output_models(ctx: CommandContext, session: CommandSession, actor: Actor, task_doc: dict[str, Any],
+                               *, deleting: bool, delete_drafts: bool, force: bool) -> OutputModelsSettled:
+    """Inside `tasks.reset`/`tasks.delete` (the task already locked; its models locked here, sorted by id: LOCK ORDER
+    above), as the reference's task clean-up: the output models (whose `task` is the task, or listed in its
+    `models.output`) that are drafts are deleted when `delete_drafts`, unless another task uses them as input (then
+    only their task link is cleared); the others lose their task link (reset) or name the deleted task (delete).
+    Without `force`, a published (ready) output model → 400/123 before anything is written to a model."""
+    task_id = str(task_doc["id"])
+    listed = [m["model"] for m in (task_doc.get("models") or {}).get("output") or []
+              if isinstance(m, dict) and isinstance(m.get("model"), str)]
+    streams = [await session.load("model", model_id)
+               for model_id in await ctx.models.output_model_ids(session.conn, task_id, actor.company, listed)]
+    streams = [s for s in streams if s.doc is not None]
+    published = sum(1 for s in streams if s.doc and s.doc.get("ready"))
+    if published and not force:
+        raise ApiError(400, 123, "has output models, use force=True", task=task_id, models=published)
+    settled, now = OutputModelsSettled(), utc_now()
+    for stream in streams:
+        doc = stream.doc or {}
+        if delete_drafts and not doc.get("ready"):
+            if not await ctx.models.used_as_input(session.conn, str(doc["id"]), actor.company):
+                await session.save("model", stream, [ModelDeleted(force=True)])
+                settled.deleted += 1
+                settled.urls += [doc["uri"]] if doc.get("uri") else []
+                continue
+            await session.save("model", stream, [dm.decide_task_unlink(doc, None, actor.user, now)])
+            continue
+        await session.save("model", stream, [dm.decide_task_unlink(doc, task_id if deleting else None, actor.user,
+                                                                   now)])
+        settled.updated += 1 if deleting else 0
+    return settled

@@ -20,7 +20,7 @@ from taskstream.commands.decide_status import (
 )
 from taskstream.commands.decide_task import decide_create, decide_edit, decide_ping, decide_update, prepare_fields
 from taskstream.commands.handlers.context import Caller, CommandContext
-from taskstream.commands.handlers.models import publish_output_model
+from taskstream.commands.handlers.models import publish_output_model, settle_output_models
 from taskstream.commands.handlers.references import check_references
 from taskstream.commands.handlers.single_task import change_task, fields_of, run_task_command, update_result
 from taskstream.commands.handlers.task_queue import lock_task_and_queue, remove_from_queue
@@ -142,54 +142,72 @@ async def complete(ctx: CommandContext, caller: Caller, command: ChangeStatus, p
 
 
 async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict[str, Any]:
-    """Reset one task (§5.14), dequeuing it if queued: `{updated, fields, dequeued, events, deleted_models, urls}`."""
+    """Reset one task (§5.14), dequeuing it if queued, its output models settled (`settle_output_models`) and its
+    telemetry deleted: `{updated, fields, dequeued, events, deleted_models, urls}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
         children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
-        urls: dict[str, Any] = {}
-        previous: list[dict[str, Any] | None] = [None]
+        before: list[dict[str, Any]] = []
 
         def decide(doc: dict[str, Any] | None) -> list[Event]:
             events = decide_reset(doc, command, caller.company, utc_now(), children)
-            urls.update(file_urls(doc, output_only=True) if command.return_file_urls else {})
-            previous[0] = doc
+            before.append(doc or {})
             return events
 
         _, events = await change_task(session, command.task, decide)
+        settled = await settle_output_models(ctx, session, caller.actor, before[0], deleting=False,
+                                             delete_drafts=command.delete_output_models, force=command.force)
+        urls = await _file_urls(ctx, session, before[0], settled.urls, output_only=True) \
+            if command.return_file_urls else {}
         await ctx.telemetry.delete_task_events(session.conn, command.task)
         removed = await remove_from_queue(ctx, session, command.task, queue_id, "reset")
-        return {"updated": 1, "fields": reset_fields(fields_of(events), previous[0], command),
-                "dequeued": {"removed": removed} if removed else {}, "events": {}, "deleted_models": 0, "urls": urls}
+        return {"updated": 1, "fields": reset_fields(fields_of(events), before[0], command),
+                "dequeued": {"removed": removed} if removed else {}, "events": {}, "deleted_models": settled.deleted,
+                "urls": urls}
 
     return await run_command(ctx, caller.company, caller.with_metadata(forced=command.force), work,
                              caller.idempotency_key)
 
 
 async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> dict[str, Any]:
-    """Delete one task (§5.16): its queue entry removed and its children orphaned, in the same transaction.
+    """Delete one task (§5.16): its queue entry removed, its children orphaned, its output models settled
+    (`settle_output_models`) and its telemetry deleted, in the same transaction.
     `{deleted, updated_children, updated_models, deleted_models, urls}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
         children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
         child_ids = await _lock_children(ctx, session, command.task, caller.company)
-        urls: list[dict[str, list[str]] | None] = [None]
+        before: list[dict[str, Any]] = []
 
         def decide(doc: dict[str, Any] | None) -> list[Event]:
             events = decide_delete(doc, command, caller.company, children)
-            urls[0] = file_urls(doc, output_only=False) if command.return_file_urls else None
+            before.append(doc or {})
             return events
 
         await change_task(session, command.task, decide)
+        settled = await settle_output_models(ctx, session, caller.actor, before[0], deleting=True,
+                                             delete_drafts=command.delete_output_models, force=command.force)
+        urls = await _file_urls(ctx, session, before[0], settled.urls, output_only=False) \
+            if command.return_file_urls else None
         await ctx.telemetry.delete_task_events(session.conn, command.task)
         await remove_from_queue(ctx, session, command.task, queue_id, "deleted")
         updated_children = await _orphan_children(session, command.task, child_ids)
-        return {"deleted": True, "updated_children": updated_children, "updated_models": 0,
-                "deleted_models": 0, "urls": urls[0]}
+        return {"deleted": True, "updated_children": updated_children, "updated_models": settled.updated,
+                "deleted_models": settled.deleted, "urls": urls}
+
 
     return await run_command(ctx, caller.company, caller.with_metadata(forced=command.force), work,
                              caller.idempotency_key)
+
+
+async def _file_urls(ctx: CommandContext, session: CommandSession, doc: dict[str, Any], model_urls: list[str],
+                     output_only: bool) -> dict[str, list[str]]:
+    """The `urls` of `return_file_urls`: the task's artifacts (`file_urls`), the deleted draft models' URIs and its
+    debug images' URLs, read before its telemetry is deleted in the same transaction."""
+    return {**file_urls(doc, output_only), "model_urls": model_urls,
+            "event_urls": await ctx.telemetry.image_urls(session.conn, str(doc["id"]))}
 
 
 async def _lock_children(ctx: CommandContext, session: CommandSession, task_id: str, company: str) -> list[str]:

@@ -198,3 +198,10 @@ async def test_get_history_lists_a_models_events_for_its_company_only(tenant: Te
     assert (await other_tenant.fails("models.get_history", model=model_id)).subcode == 201
     task = await tenant.create_task("not a model")
     assert (await tenant.fails("models.get_history", model=task)).subcode == 201
+
+
+async def test_only_fields_that_are_not_field_names_are_400_not_500(tenant: Tenant) -> None:
+    # Found by the schemathesis run: `only_fields: [{}]` answered 500.
+    for endpoint in ("models.get_all", "models.get_all_ex"):
+        failure = await tenant.fails(endpoint, only_fields=[{}])
+        assert (failure.status, failure.subcode) == (400, 14), endpoint  # the lookup error, as for tasks

@@ -86,7 +86,7 @@ async def test_delete_artifacts_by_key_and_default_output_mode(tenant: Tenant) -
 
 
 async def test_add_or_update_model_appends_or_replaces_by_name(tenant: Tenant) -> None:
-    task_id = await tenant.create_task(models={"input": [{"name": "m", "model": "old"}]})
+    task_id = await tenant.create_task(models={"input": [{"name": "m", "model": await tenant.create_model()}]})
     assert await tenant.call("tasks.add_or_update_model", task=task_id, name="m", model="new",
                              type="input") == {"updated": 1}
     await tenant.call("tasks.add_or_update_model", task=task_id, name="out", model="any-id-at-all", type="output",
@@ -122,7 +122,8 @@ async def test_model_calls_status_rule_and_version(ctx: AppContext, tenant: Tena
 
 
 async def test_delete_models_by_name_and_type(tenant: Tenant) -> None:
-    task_id = await tenant.create_task(models={"input": [{"name": "a", "model": "1"}, {"name": "b", "model": "2"}],
+    first, second = await tenant.create_model("model 1"), await tenant.create_model("model 2")
+    task_id = await tenant.create_task(models={"input": [{"name": "a", "model": first}, {"name": "b", "model": second}],
                                                "output": [{"name": "a", "model": "3"}]})
     before = await task_doc(tenant, task_id)
     response = await tenant.call("tasks.delete_models", task=task_id,

@@ -30,7 +30,10 @@ async def event_count(ctx: AppContext) -> int:
 
 
 async def source_task(tenant: Tenant, **fields: Any) -> str:
-    task_id = await tenant.create_task("source task", type="testing", **{**SOURCE, **fields})
+    """A started task made of SOURCE, its input model "m-in" a real model of the tenant (input models are checked;
+    output models are not)."""
+    models = {**SOURCE["models"], "input": [{"name": "in", "model": await tenant.create_model("m-in")}]}
+    task_id = await tenant.create_task("source task", type="testing", **{**SOURCE, "models": models, **fields})
     await tenant.call("tasks.started", task=task_id)
     return task_id
 
@@ -48,7 +51,8 @@ async def test_clone_copies_the_definition_and_starts_fresh(tenant: Tenant) -> N
     assert clone["script"] == source["script"] and clone["output"] == {"destination": "s3://out"}
     assert clone["hyperparams"] == source["hyperparams"] and clone["configuration"] == source["configuration"]
     assert clone["container"] == {"image": "python:3.11"} and clone["runtime"] == {}
-    assert clone["models"]["output"] == [] and [m["model"] for m in clone["models"]["input"]] == ["m-in"]
+    assert clone["models"]["output"] == [] and [m["model"] for m in clone["models"]["input"]] == [
+        m["model"] for m in source["models"]["input"]]
     assert clone["execution"]["framework"] == "pytorch"
     assert [(a["key"], a["mode"]) for a in clone["execution"]["artifacts"]] == [("data", "input")]
     assert clone["created"] == clone["last_update"] == clone["last_change"] > source["created"]
@@ -75,6 +79,7 @@ async def test_clone_keeps_the_source_parent_unless_it_was_deleted(tenant: Tenan
 
 async def test_clone_overrides(tenant: Tenant) -> None:
     source_id = await source_task(tenant)
+    m2 = await tenant.create_model("model m2")
     parent = await tenant.create_task()
     project = (await tenant.call("projects.create", name="clone target", description=""))["id"]
     response = await tenant.call(
@@ -83,7 +88,7 @@ async def test_clone_overrides(tenant: Tenant) -> None:
         new_task_project=project, new_task_container={"image": "ubuntu"},
         new_task_hyperparams={"New": {"p": {"section": "New", "name": "p", "value": "1"}}},
         new_task_configuration={"c2": {"name": "c2", "value": "v"}},
-        new_task_input_models=[{"name": "in2", "model": "m2"}])
+        new_task_input_models=[{"name": "in2", "model": m2}])
     assert set(response) == {"id"}
     clone = await task_doc(tenant, response["id"])
     assert (clone["name"], clone["comment"], clone["tags"], clone["system_tags"]) == (
@@ -91,7 +96,7 @@ async def test_clone_overrides(tenant: Tenant) -> None:
     assert (clone["parent"], clone["project"], clone["container"]) == (parent, project, {"image": "ubuntu"})
     assert clone["hyperparams"] == {"New": {"p": {"section": "New", "name": "p", "value": "1"}}}
     assert clone["configuration"] == {"c2": {"name": "c2", "value": "v"}}
-    assert [(m["name"], m["model"]) for m in clone["models"]["input"]] == [("in2", "m2")]
+    assert [(m["name"], m["model"]) for m in clone["models"]["input"]] == [("in2", m2)]
     assert "updated" in clone["models"]["input"][0]
 
 
@@ -106,8 +111,9 @@ async def test_clone_empty_overrides_fall_back_to_the_source(tenant: Tenant) -> 
 
 async def test_clone_execution_overrides(tenant: Tenant) -> None:
     source_id = await source_task(tenant)
+    override = await tenant.create_model("m-override")
     response = await tenant.call("tasks.clone", task=source_id, execution_overrides={
-        "framework": "keras", "model": "m-override", "docker_cmd": "nvidia/cuda:11 --gpus all",
+        "framework": "keras", "model": override, "docker_cmd": "nvidia/cuda:11 --gpus all",
         "parameters": {"lr": 0.5}, "model_desc": {"legacy": "kept verbatim"}, "queue": "q",
         "artifacts": [{"key": "new-in", "type": "t", "mode": "input"}, {"key": "new-out", "type": "t"}]})
     clone = await task_doc(tenant, response["id"])
@@ -116,7 +122,7 @@ async def test_clone_execution_overrides(tenant: Tenant) -> None:
     assert execution["model_desc"] == {"legacy": "kept verbatim"} and execution["parameters"] == {}
     assert [a["key"] for a in execution["artifacts"]] == ["new-in"]
     assert clone["hyperparams"] == SOURCE["hyperparams"]
-    assert [(m["name"], m["model"]) for m in clone["models"]["input"]] == [("Input Model", "m-override")]
+    assert [(m["name"], m["model"]) for m in clone["models"]["input"]] == [("Input Model", override)]
     assert clone["container"] == {"image": "nvidia/cuda:11", "arguments": "--gpus all"}
 
 

@@ -161,11 +161,12 @@ async def test_edit_with_legacy_parameters_and_hyperparams_merges_into_the_sent_
 
 
 async def test_old_model_and_docker_fields_convert_on_input_below_2_13(tenant: Tenant) -> None:
+    in_model = await tenant.create_model("in-model")
     for version in ("1.5", "2.12"):
-        task_id = await create(tenant, version, execution={"model": "in-model", "docker_cmd": "nvidia/cuda -e A=1 -v"},
+        task_id = await create(tenant, version, execution={"model": in_model, "docker_cmd": "nvidia/cuda -e A=1 -v"},
                                output={"model": "out-model"})
         task = await task_at(tenant, "2.23", task_id)
-        assert [(m["name"], m["model"]) for m in task["models"]["input"]] == [("Input Model", "in-model")]
+        assert [(m["name"], m["model"]) for m in task["models"]["input"]] == [("Input Model", in_model)]
         assert [(m["name"], m["model"]) for m in task["models"]["output"]] == [("Output Model", "out-model")]
         assert all(m["updated"] for m in task["models"]["input"] + task["models"]["output"])
         assert task["container"] == {"image": "nvidia/cuda", "arguments": "-e A=1 -v"}
@@ -190,22 +191,23 @@ async def test_old_model_and_docker_fields_are_dropped_from_2_13(tenant: Tenant,
 
 
 async def test_models_and_container_are_shown_as_old_fields_below_2_13(tenant: Tenant) -> None:
-    models = {"input": [{"name": "a", "model": "first"}, {"name": "b", "model": "second"}],
+    first, second = await tenant.create_model("first"), await tenant.create_model("second")
+    models = {"input": [{"name": "a", "model": first}, {"name": "b", "model": second}],
               "output": [{"name": "c", "model": "early"}, {"name": "d", "model": "last"}]}
     task_id = await create(tenant, "2.23", models=models, container={"image": "img", "arguments": "--x 1"})
     for version in ("1.5", "2.5", "2.12"):
         for task in (await task_at(tenant, version, task_id), await listed_at(tenant, version, task_id)):
-            assert task["execution"]["model"] == "first"
+            assert task["execution"]["model"] == first
             assert task["output"]["model"] == "last"
             assert task["execution"]["docker_cmd"] == "img --x 1"
-            assert task["models"]["input"][0]["model"] == "first"
+            assert task["models"]["input"][0]["model"] == first
             assert task["container"] == {"image": "img", "arguments": "--x 1"}
     for version in ("2.13", "2.23"):
         task = await task_at(tenant, version, task_id)
         assert "model" not in task["execution"] and "docker_cmd" not in task["execution"]
         assert "model" not in task["output"]
     listed = await listed_at(tenant, "2.12", task_id, only_fields=["models"])
-    assert (listed["execution"]["model"], listed["output"]["model"]) == ("first", "last")
+    assert (listed["execution"]["model"], listed["output"]["model"]) == (first, "last")
 
 
 async def test_old_fields_are_absent_when_there_is_nothing_to_show(tenant: Tenant) -> None:
@@ -218,11 +220,12 @@ async def test_old_fields_are_absent_when_there_is_nothing_to_show(tenant: Tenan
 
 
 async def test_edit_below_2_13_converts_old_fields(tenant: Tenant) -> None:
-    models = {"input": [{"name": "a", "model": "in1"}], "output": [{"name": "c", "model": "out1"}]}
+    in1, in2 = await tenant.create_model("in1"), await tenant.create_model("in2")
+    models = {"input": [{"name": "a", "model": in1}], "output": [{"name": "c", "model": "out1"}]}
     task_id = await create(tenant, "2.23", models=models, container={"image": "old", "arguments": "x"})
-    await call(tenant, "2.12", "tasks.edit", task=task_id, execution={"model": "in2", "docker_cmd": "new"})
+    await call(tenant, "2.12", "tasks.edit", task=task_id, execution={"model": in2, "docker_cmd": "new"})
     task = await task_at(tenant, "2.23", task_id)
-    assert [(m["name"], m["model"]) for m in task["models"]["input"]] == [("Input Model", "in2")]
+    assert [(m["name"], m["model"]) for m in task["models"]["input"]] == [("Input Model", in2)]
     assert [m["model"] for m in task["models"]["output"]] == ["out1"]
     assert task["container"] == {"image": "new", "arguments": ""}
     await call(tenant, "2.12", "tasks.edit", task=task_id, execution={"model": ""}, output={"model": ""})
@@ -232,20 +235,22 @@ async def test_edit_below_2_13_converts_old_fields(tenant: Tenant) -> None:
 
 
 async def test_validate_accepts_old_fields_and_writes_nothing(tenant: Tenant, ctx: AppContext) -> None:
+    in_model = await tenant.create_model("model m")
     before = int(await ctx.pool.fetchval("SELECT count(*) FROM tasks WHERE company = $1", tenant.company))
     for version in ("1.5", "2.12", "2.13", "2.23"):
         body = {"name": "valid", "type": "training", "tags": ["archived"], "output": {"model": "o"},
-                "execution": {"model": "m", "docker_cmd": "img a", "parameters": {"lr": 1}}}
+                "execution": {"model": in_model, "docker_cmd": "img a", "parameters": {"lr": 1}}}
         assert await call(tenant, version, "tasks.validate", **body) == {}
     assert int(await ctx.pool.fetchval("SELECT count(*) FROM tasks WHERE company = $1", tenant.company)) == before
 
 
 async def test_one_old_client_round_trip_at_1_5(tenant: Tenant) -> None:
+    in_model = await tenant.create_model("model in")
     task_id = await create(tenant, "1.5", tags=["mine", "development"], output={"model": "out"},
-                           execution={"model": "in", "docker_cmd": "img run", "parameters": {"lr": 0.1}})
+                           execution={"model": in_model, "docker_cmd": "img run", "parameters": {"lr": 0.1}})
     old = await task_at(tenant, "1.5", task_id)
     assert old["tags"] == ["development", "mine"] and old["system_tags"] == ["development"]
-    assert (old["execution"]["model"], old["output"]["model"]) == ("in", "out")
+    assert (old["execution"]["model"], old["output"]["model"]) == (in_model, "out")
     assert old["execution"]["docker_cmd"] == "img run"
     assert old["execution"]["parameters"] == {"lr": "0.1"}
     new = await task_at(tenant, "2.23", task_id)
@@ -293,10 +298,11 @@ async def test_docker_cmd_is_set_into_the_sent_container(tenant: Tenant) -> None
 
 
 async def test_null_old_model_fields_change_nothing(tenant: Tenant) -> None:
-    task_id = await create(tenant, "2.23", models={"input": [{"name": "a", "model": "in1"}]})
+    in1 = await tenant.create_model("in1")
+    task_id = await create(tenant, "2.23", models={"input": [{"name": "a", "model": in1}]})
     await call(tenant, "2.12", "tasks.edit", task=task_id, execution={"model": None, "test_split": 3})
     task = await task_at(tenant, "2.23", task_id)
-    assert [m["model"] for m in task["models"]["input"]] == ["in1"] and task["execution"]["test_split"] == 3
+    assert [m["model"] for m in task["models"]["input"]] == [in1] and task["execution"]["test_split"] == 3
 
 
 async def test_old_client_tags_are_split_on_update_and_update_batch(tenant: Tenant) -> None:

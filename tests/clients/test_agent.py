@@ -49,9 +49,9 @@ def _agent_env(clients: Clients, worker: str) -> dict[str, str]:
                        CLEARML_AGENT_QUEUE_POLL_FREQ_SEC="2")
 
 
-def _create_clone(clients: Clients, queue: str = "") -> dict[str, str]:
+def _create_clone(clients: Clients, queue: str = "", remote_script: str = REMOTE_SCRIPT) -> dict[str, str]:
     project = f"agent-{uuid.uuid4().hex[:8]}"
-    script = CREATE_CLONE.format(project=project, script=json.dumps(REMOTE_SCRIPT), queue=queue)
+    script = CREATE_CLONE.format(project=project, script=json.dumps(remote_script), queue=queue)
     return dict(clients.run(script, timeout=60).result())
 
 
@@ -70,6 +70,31 @@ def test_agent_execute_runs_a_clone_to_completed(clients: Clients) -> None:
     assert any("agent run says hello" in str(e.get("msg")) for e in events), [e.get("msg") for e in events]
     template = clients.server.call("tasks.get_by_id", task=ids["template"])["task"]
     assert template["status"] == "created"
+
+
+ARTIFACT_SCRIPT = """\
+from clearml import Task
+
+task = Task.init(project_name="ignored when remote", task_name="ignored when remote")
+task.upload_artifact("summary", artifact_object={"accuracy": 0.91, "run": "remote"}, wait_on_upload=True)
+"""
+
+
+def test_agent_runs_a_clone_whose_script_uploads_an_artifact(clients: Clients) -> None:
+    ids = _create_clone(clients, remote_script=ARTIFACT_SCRIPT)
+    agent = clients.python.parent / "clearml-agent"
+    env = _agent_env(clients, "taskstream-test-agent:1")
+    run = clients.command([str(agent), "execute", "--id", ids["clone"]], cwd=clients.home, timeout=180, env=env)
+    task = clients.server.call("tasks.get_by_id", task=ids["clone"])["task"]
+    assert task["status"] == "completed", f"{task['status']}\nstdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    artifacts = {a["key"]: a for a in task["execution"]["artifacts"]}
+    assert artifacts["summary"]["uri"].startswith(f"{clients.server.url}/files/"), artifacts
+    read_back = clients.run(f"""
+        import json
+        from clearml import Task
+        print("RESULT " + json.dumps(Task.get_task(task_id="{ids['clone']}").artifacts["summary"].get()))
+    """, timeout=60)
+    assert read_back.result() == {"accuracy": 0.91, "run": "remote"}
 
 
 def _wait_for_status(clients: Clients, task_id: str, statuses: tuple[str, ...], timeout: float) -> str:

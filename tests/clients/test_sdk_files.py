@@ -240,18 +240,9 @@ TASK_DELETE_FLOW = """
 """
 
 
-def _served(server: Server, endpoint: str, **body: Any) -> bool:
-    response = httpx.post(f"{server.url}/{endpoint}", json=body,
-                          headers=_basic(server.access_key, server.secret_key), timeout=30)
-    return bool(response.json()["meta"]["result_code"] == 200)
-
-
 def test_task_delete_with_artifacts_removes_their_files(clients: Clients) -> None:
-    # The SDK lists the task's models and debug-image events before deleting (issue 10 §2, §3): without those
-    # services its deletion path stops before it reaches the files.
-    if not (_served(clients.server, "models.get_all", task=["x"])
-            and _served(clients.server, "events.get_task_events", task="x")):
-        pytest.skip("models.get_all / events.get_task_events are not served on this branch yet")
+    # The SDK lists the task's models (`models.get_all`) and debug-image events (`events.get_task_events`)
+    # before deleting, then deletes the files itself.
     run = clients.run(TASK_DELETE_FLOW.format(project=f"files-del-{uuid.uuid4().hex[:8]}"), timeout=180)
     result = run.result()
     assert run.returncode == 0, run.stderr
