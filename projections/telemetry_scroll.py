@@ -15,6 +15,7 @@ import asyncpg
 
 from taskstream.projections.scalar_histogram import ALL_METRICS, MetricFilter
 from taskstream.projections.telemetry_reads import IMAGE, ReadableTask
+from taskstream.schemas.errors import validation_error
 
 _COLUMNS = "SELECT e.seq, e.iter, e.doc FROM task_events e WHERE e.company = $1 AND e.task = $2 "
 
@@ -53,14 +54,18 @@ async def task_events_page(pool: asyncpg.Pool, task: ReadableTask, event_type: s
     args += metric_args
     with_iter, without_iter, keyset_args = _keyset(ascending, after, len(args) + 1)
     args += keyset_args
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise validation_error("batch_size must be a positive integer")
+    args.append(batch_size)
+    limit = f"${len(args)}"  # bound, never written into the statement
     direction = "ASC" if ascending else "DESC"
     base = _COLUMNS + type_clause + metric_clause
     numbered = (f"({base}AND e.iter IS NOT NULL{with_iter} ORDER BY e.iter {direction}, e.seq {direction} "
-                f"LIMIT {batch_size})")
-    unnumbered = f"({base}AND e.iter IS NULL{without_iter} ORDER BY e.seq {direction} LIMIT {batch_size})"
+                f"LIMIT {limit})")
+    unnumbered = f"({base}AND e.iter IS NULL{without_iter} ORDER BY e.seq {direction} LIMIT {limit})"
     nulls = "LAST" if ascending else "FIRST"
     rows = await pool.fetch(f"SELECT * FROM ({numbered} UNION ALL {unnumbered}) page "
-                            f"ORDER BY iter {direction} NULLS {nulls}, seq {direction} LIMIT {batch_size}", *args)
+                            f"ORDER BY iter {direction} NULLS {nulls}, seq {direction} LIMIT {limit}", *args)
     last = (rows[-1]["iter"], rows[-1]["seq"]) if rows else None
     return EventsPage([json.loads(r["doc"]) for r in rows], last)
 

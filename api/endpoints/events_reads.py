@@ -137,13 +137,39 @@ def _events_request(call: Call) -> dict[str, Any]:
     """The request a `get_task_events` page continues: this one, or the one its scroll id started from."""
     scroll_id = call.data.get("scroll_id")
     if not scroll_id:
-        return {"task": require_task_id(call), "event_type": call.data.get("event_type"),
-                "order": call.data.get("order") or "asc", "metrics": call.data.get("metrics"),
-                "batch_size": _positive(call, "batch_size", DEFAULT_BATCH, MAX_BATCH), "after": None, "total": None}
-    state = decode_scroll(str(scroll_id))
-    if state is None or not isinstance(state.get("task"), str):
+        first = {"task": require_task_id(call), "event_type": call.data.get("event_type"),
+                 "order": "desc" if call.data.get("order") == "desc" else "asc", "metrics": call.data.get("metrics"),
+                 "batch_size": _positive(call, "batch_size", DEFAULT_BATCH, MAX_BATCH), "after": None, "total": None}
+        if _events_state(first) is None:
+            raise validation_error("event_type must be a string and metrics a list of {metric, variants}")
+        return first
+    state = _events_state(decode_scroll(str(scroll_id)))
+    if state is None:
         raise _invalid_scroll(str(scroll_id))
-    return {**state, "batch_size": _positive(call, "batch_size", state.get("batch_size") or DEFAULT_BATCH, MAX_BATCH)}
+    return {**state, "batch_size": _positive(call, "batch_size", state["batch_size"], MAX_BATCH)}
+
+
+def _integer(value: Any, minimum: int | None = None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+
+
+def _events_state(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The `get_task_events` state a scroll id carries, every field checked (the id comes back from the client, so
+    it is input like any other), or None when it is not a state this server wrote."""
+    if state is None or not isinstance(state.get("task"), str):
+        return None
+    after, metrics = state.get("after"), state.get("metrics")
+    valid = (
+        (state.get("event_type") is None or isinstance(state["event_type"], str))
+        and state.get("order") in ("asc", "desc")
+        and (metrics is None or (isinstance(metrics, list) and all(isinstance(m, dict) for m in metrics)))
+        and _integer(state.get("batch_size"), 1) and state["batch_size"] <= MAX_BATCH
+        and (after is None or (isinstance(after, list) and len(after) == 2 and _integer(after[1])
+                               and (after[0] is None or _integer(after[0]))))
+        and (state.get("total") is None or _integer(state["total"], 0))
+    )
+    keys = ("task", "event_type", "order", "metrics", "batch_size", "after", "total")
+    return {key: state.get(key) for key in keys} if valid else None
 
 
 @endpoint("events.get_task_events")
@@ -197,7 +223,9 @@ async def debug_images(call: Call) -> dict[str, Any]:
     tasks = await _readable(call, list(targets))
     state: dict[str, Any] = {}
     if call.data.get("scroll_id") and not call.data.get("refresh"):
-        state = decode_scroll(str(call.data["scroll_id"])) or {}
+        decoded = decode_scroll(str(call.data["scroll_id"])) or {}
+        # task id -> the iteration the previous page ended at (an integer); anything else is not ours
+        state = {task: bound for task, bound in decoded.items() if isinstance(task, str) and _integer(bound)}
     earlier = call.data.get("navigate_earlier", True) is not False
     iters = _positive(call, "iters", 1)
     answer = []
