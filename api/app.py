@@ -71,9 +71,12 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
             check_impersonation(request, grant.actor)
         body = await read_body(request, limits.max_body_bytes)
         data, batched = parse_body(body, request.headers.get("content-type", ""))
-        if batched is not None and len(batched) > limits.max_batch_lines:
-            raise validation_error(f"too many lines in one call: {len(batched)} (the limit is "
-                                   f"{limits.max_batch_lines}, TASKSTREAM_MAX_BATCH_LINES)")
+        # update_batch locks a task per line in one transaction: its lines count as ids, not as reported events.
+        line_limit, setting = ((limits.max_batch_ids, "TASKSTREAM_MAX_BATCH_IDS") if path.endpoint in LOCKING_BATCHES
+                               else (limits.max_batch_lines, "TASKSTREAM_MAX_BATCH_LINES"))
+        if batched is not None and len(batched) > line_limit:
+            raise validation_error(f"too many lines in one call: {len(batched)} (the limit is {line_limit}, "
+                                   f"{setting})")
         data = merge_query(data, list(request.query_params.multi_items()))
         call = Call(endpoint=path.endpoint, requested=path.requested,
                     actor=grant.actor if grant else None,  # type: ignore[arg-type]
@@ -107,6 +110,7 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
 
 
 MAX_IDEMPOTENCY_KEY = 255
+LOCKING_BATCHES = {"tasks.update_batch"}
 # Failures that mean "PostgreSQL is not there right now" (down, restarting, connection lost, pool closed), not a bug.
 DATABASE_UNAVAILABLE = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                         asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,

@@ -80,7 +80,7 @@ def _check_strings(value: Any) -> None:
             stack.extend(node)
 
 
-def _check_depth(value: Any) -> None:
+def check_depth(value: Any) -> None:
     """Refuse containers nested deeper than MAX_DEPTH; visits containers only."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -104,7 +104,7 @@ def loads(body: bytes) -> Any:
         if b"\\u0000" in body:
             _check_strings(value)
     if isinstance(value, dict | list):
-        _check_depth(value)
+        check_depth(value)
     return value
 
 

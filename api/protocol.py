@@ -67,6 +67,7 @@ def merge_query(data: dict[str, Any], items: list[tuple[str, str]]) -> dict[str,
         for part in parents:
             node = node.setdefault(part, {}) if isinstance(node.get(part), dict | None) else node
         node[leaf] = value
+    json_body.check_depth(data)  # dotted keys nest: the merged data obeys the body's depth limit too
     return data
 
 

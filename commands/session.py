@@ -18,6 +18,7 @@ import asyncpg
 
 from taskstream.commands import store
 from taskstream.commands.evolve import evolve
+from taskstream.schemas.errors import ApiError
 from taskstream.schemas.events import Event
 
 
@@ -135,11 +136,18 @@ async def record_idempotent_response(
     )
     if inserted:
         return None
-    return await stored_response(conn, company, key)
+    return await stored_response(conn, company, key, endpoint)
 
 
-async def stored_response(conn: asyncpg.Connection, company: str, key: str) -> dict[str, Any] | None:
-    raw = await conn.fetchval(
-        "SELECT response FROM idempotency_keys WHERE company = $1 AND key = $2", company, key
+async def stored_response(conn: asyncpg.Connection, company: str, key: str, endpoint: str) -> dict[str, Any] | None:
+    """The first response recorded for this key, None if there is none. A key recorded for another endpoint is a
+    client's mistake (a reused key), 400/12: answering the other call's response would tell the client a command
+    ran that did not."""
+    row = await conn.fetchrow(
+        "SELECT endpoint, response FROM idempotency_keys WHERE company = $1 AND key = $2", company, key
     )
-    return None if raw is None else dict(json.loads(raw))
+    if row is None:
+        return None
+    if row["endpoint"] != endpoint:
+        raise ApiError(400, 12, f"Idempotency-Key already used for {row['endpoint']}")
+    return dict(json.loads(row["response"]))

@@ -28,7 +28,7 @@ async def run_command(ctx: CommandContext, company: str, metadata: dict[str, Any
     """
     async with ctx.pool.acquire() as conn:
         if idempotency_key:
-            previous = await stored_response(conn, company, idempotency_key)
+            previous = await stored_response(conn, company, idempotency_key, str(metadata.get("endpoint")))
             if previous is not None:
                 return previous
         transaction = conn.transaction()
@@ -61,7 +61,7 @@ async def run_once(ctx: CommandContext, company: str, idempotency_key: str | Non
     """
     if idempotency_key:
         async with ctx.pool.acquire() as conn:
-            previous = await stored_response(conn, company, idempotency_key)
+            previous = await stored_response(conn, company, idempotency_key, endpoint)
         if previous is not None:
             return previous
     response = await produce()

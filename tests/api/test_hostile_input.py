@@ -162,3 +162,10 @@ async def test_artifact_fields_of_the_wrong_type_are_a_400_12(tenant: Tenant, en
 async def test_booleans_are_not_page_numbers(tenant: Tenant, endpoint: str, paging: dict[str, object]) -> None:
     response = await tenant.raw(f"/{endpoint}", paging)
     assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+
+
+async def test_query_string_keys_obey_the_nesting_limit(tenant: Tenant) -> None:
+    deep = ".".join(["a"] * 300)
+    response = await tenant.raw("/tasks.create", {"name": "deep", "type": "training"}, params={f"runtime.{deep}": "1"})
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+    assert await count_tasks(tenant) == 0

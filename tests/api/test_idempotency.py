@@ -70,3 +70,15 @@ async def test_keys_are_per_company(ctx: AppContext, tenant: Tenant, other_tenan
     theirs = await keyed(other_tenant, "tasks.create", "shared-key", name="theirs", type="qc")
     assert mine[1]["id"] != theirs[1]["id"]
     assert (await other_tenant.call("tasks.get_by_id", task=theirs[1]["id"]))["task"]["name"] == "theirs"
+
+
+async def test_a_key_reused_for_another_endpoint_is_refused_not_answered_with_the_first_response(
+        tenant: Tenant) -> None:
+    created = await tenant.raw("/tasks.create", {"name": "keyed", "type": "training"},
+                               headers={"Idempotency-Key": "reused-key"})
+    task_id = created.json()["data"]["id"]
+    edited = await tenant.raw("/tasks.edit", {"task": task_id, "name": "renamed"},
+                              headers={"Idempotency-Key": "reused-key"})
+    meta = edited.json()["meta"]
+    assert (edited.status_code, meta["result_subcode"]) == (400, 12) and "tasks.create" in meta["result_msg"]
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "keyed"

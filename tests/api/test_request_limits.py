@@ -112,14 +112,27 @@ async def test_an_id_list_longer_than_the_limit_is_refused_before_any_lock(ctx: 
         assert ok.status_code == 200
 
 
-async def test_more_json_lines_than_the_limit_are_refused(ctx: AppContext, tenant: Tenant) -> None:
+async def test_more_update_batch_lines_than_the_id_limit_are_refused(ctx: AppContext, tenant: Tenant) -> None:
+    # update_batch locks a task per line in one transaction: its lines count as ids.
     task_id = await tenant.create_task()
     lines = "\n".join(f'{{"task": "{task_id}", "name": "n{i}"}}' for i in range(6)).encode()
     headers = {**tenant.auth_header, "Content-Type": "application/json-lines"}
-    async with await client_with(ctx, Limits(max_batch_lines=5)) as client:
+    async with await client_with(ctx, Limits(max_batch_ids=5)) as client:
         response = await client.post("/tasks.update_batch", content=lines, headers=headers)
     assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+    assert "TASKSTREAM_MAX_BATCH_IDS" in response.json()["meta"]["result_msg"]
     assert (await tenant.call("tasks.get_by_id", task=task_id))["task"]["name"] == "test task"
+
+
+async def test_more_reported_event_lines_than_the_limit_are_refused(ctx: AppContext, tenant: Tenant) -> None:
+    task_id = await tenant.create_task()
+    lines = "\n".join(f'{{"task": "{task_id}", "type": "training_stats_scalar", "metric": "m", "variant": "v", '
+                      f'"iter": {i}, "value": 1}}' for i in range(6)).encode()
+    headers = {**tenant.auth_header, "Content-Type": "application/json-lines"}
+    async with await client_with(ctx, Limits(max_batch_lines=5)) as client:
+        response = await client.post("/events.add_batch", content=lines, headers=headers)
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 12)
+    assert (await tenant.call("tasks.get_by_id", task=task_id))["task"].get("last_iteration", 0) == 0
 
 
 async def login_cookie(tenant: Tenant) -> str:
