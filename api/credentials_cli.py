@@ -26,7 +26,10 @@ async def run_credentials(url: str, args: argparse.Namespace) -> int:
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn)
-        await bootstrap(conn, None, None)
+        boot = await bootstrap(conn, None, None)
+        if boot.access_key:  # the database had no active key pair: never throw away the one made for it
+            print(f"no active key pair existed; created one for __admin__\naccess key: {boot.access_key}\n"
+                  f"secret key: {boot.secret_key}")
         if args.action == "create":
             if not await user_exists(conn, args.user):
                 print(f"no such user: {args.user}")

@@ -240,3 +240,13 @@ async def test_credentials_list_shows_last_used(own_database: tuple[str, asyncpg
     lines = capsys.readouterr().out.splitlines()
     assert any("last used 2024-05-06 07:08 from box-7" in line for line in lines)
     assert any(key in line and "never used" in line for line in lines)
+
+
+async def test_a_key_pair_the_credentials_command_creates_is_shown_not_thrown_away(
+        own_database: tuple[str, asyncpg.Pool, str], capsys: pytest.CaptureFixture[str]) -> None:
+    url, pool, _ = own_database
+    await pool.execute("UPDATE credentials SET revoked = now() WHERE revoked IS NULL")
+    assert await run_credentials(url, argparse.Namespace(action="list")) == 0
+    printed = capsys.readouterr().out
+    created = await pool.fetchval("SELECT access_key FROM credentials WHERE revoked IS NULL")
+    assert created is not None and f"access key: {created}" in printed and "secret key: " in printed
