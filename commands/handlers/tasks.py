@@ -146,8 +146,8 @@ async def reset(ctx: CommandContext, caller: Caller, command: ResetTask) -> dict
     telemetry deleted: `{updated, fields, dequeued, events, deleted_models, urls}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
-        children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         queue_id = await lock_task_and_queue(session, command.task)
+        children = await ctx.tasks.published_children(session.conn, command.task, caller.company)  # under the lock
         before: list[dict[str, Any]] = []
 
         def decide(doc: dict[str, Any] | None) -> list[Event]:
@@ -176,9 +176,12 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
     `{deleted, updated_children, updated_models, deleted_models, urls}`."""
 
     async def work(session: CommandSession) -> dict[str, Any]:
-        children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
-        queue_id = await lock_task_and_queue(session, command.task)
+        # LOCK ORDER (handlers.task_queue): the task, its children (tasks, sorted), then its queue — never a task
+        # lock while holding a queue lock; the published children are counted under those locks.
+        await session.lock(command.task)
         child_ids = await _lock_children(ctx, session, command.task, caller.company)
+        queue_id = await lock_task_and_queue(session, command.task)
+        children = await ctx.tasks.published_children(session.conn, command.task, caller.company)
         before: list[dict[str, Any]] = []
 
         def decide(doc: dict[str, Any] | None) -> list[Event]:
@@ -196,7 +199,6 @@ async def delete(ctx: CommandContext, caller: Caller, command: DeleteTask) -> di
         updated_children = await _orphan_children(session, command.task, child_ids)
         return {"deleted": True, "updated_children": updated_children, "updated_models": settled.updated,
                 "deleted_models": settled.deleted, "urls": urls}
-
 
     return await run_command(ctx, caller.company, caller.with_metadata(forced=command.force), work,
                              caller.idempotency_key)

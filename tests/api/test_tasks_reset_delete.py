@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from taskstream.api.context import AppContext
+from taskstream.commands.store import stream_lock_key
 from tests.conftest import Tenant
 
 RESET_FIELDS = {
@@ -126,3 +128,19 @@ async def test_a_deleted_task_cannot_be_changed(tenant: Tenant) -> None:
         failure = await tenant.fails(endpoint, task=task_id, name="renamed")
         assert failure.msg == f"Invalid task id: id={task_id}, company={tenant.company}"
     assert await tenant.call("tasks.ping", task=task_id) == {}
+
+
+async def test_children_published_while_a_delete_waits_for_the_lock_still_block_it(ctx: AppContext,
+                                                                                   tenant: Tenant) -> None:
+    parent = await tenant.create_task("parent")
+    child = await tenant.create_task("child", parent=parent)
+    await tenant.call("tasks.started", task=child)
+    await tenant.call("tasks.completed", task=child)
+    async with ctx.pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", stream_lock_key(parent))  # another command
+        deleting = asyncio.create_task(tenant.raw("/tasks.delete", {"task": parent}))
+        await asyncio.sleep(0.3)  # the delete is waiting for the parent's lock
+        await tenant.call("tasks.publish", task=child)
+    response = await deleting
+    assert (response.status_code, response.json()["meta"]["result_subcode"]) == (400, 123)
+    assert (await tenant.call("tasks.get_by_id", task=child))["task"]["parent"] == parent
