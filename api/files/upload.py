@@ -21,6 +21,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from taskstream.api.files.paths import BadPath, field_file_path
 from taskstream.api.files.storage import FileStore, StorageFull, is_storage_full
 
+MAX_PARTS = 1000  # files in one multipart POST
+MAX_HEADER_BYTES = 16 * 1024  # header bytes of one part
+
 
 class BadUpload(ValueError):
     """A body that is not a complete multipart/form-data upload: answered 400."""
@@ -64,6 +67,8 @@ class MultipartReceiver:
                  limit: int) -> None:
         self.store, self.company_dir, self.base, self.limit = store, company_dir, base, limit
         self.received = 0
+        self.parts = 0
+        self._header_bytes = 0
         self.completed: list[ReceivedFile] = []
         self._part: _Part | None = None
         self._header: tuple[bytes, bytes] = (b"", b"")
@@ -103,12 +108,30 @@ class MultipartReceiver:
             part.temp.unlink(missing_ok=True)
 
     def _begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise BadUpload(f"more than {MAX_PARTS} parts in one upload")
         self._part = _Part()
+        self._header_bytes = 0
+
+    def _count(self, size: int) -> None:
+        """Every data byte of the body counts toward the upload limit, ignored form fields included (headers are
+        bounded apart: MAX_HEADER_BYTES per part, MAX_PARTS parts)."""
+        self.received += size
+        if self.received > self.limit:
+            raise UploadTooLarge(f"upload larger than {self.limit} bytes (TASKSTREAM_MAX_UPLOAD_BYTES)")
+
+    def _header_bytes_seen(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:  # headers are held in memory until the part's data begins
+            raise BadUpload(f"part headers longer than {MAX_HEADER_BYTES} bytes")
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_bytes_seen(end - start)
         self._header = (self._header[0] + data[start:end], self._header[1])
 
     def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_bytes_seen(end - start)
         self._header = (self._header[0], self._header[1] + data[start:end])
 
     def _header_end(self) -> None:
@@ -133,12 +156,10 @@ class MultipartReceiver:
         part.handle = open(part.temp, "wb")  # noqa: SIM115 (closed in _end or abort)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
         part = self._part
         if part is None or part.handle is None:
             return
-        self.received += end - start
-        if self.received > self.limit:
-            raise UploadTooLarge(f"upload larger than {self.limit} bytes (TASKSTREAM_MAX_UPLOAD_BYTES)")
         piece = data[start:end]
         part.handle.write(piece)
         part.digest.update(piece)

@@ -260,3 +260,15 @@ def test_temporary_files_left_by_a_crash_are_swept_once_stale(tmp_path: Path) ->
     os.utime(stale, (time.time() - STALE_TEMP_SECONDS - 5,) * 2)
     assert store.sweep_temps() == 1
     assert not stale.exists() and live.exists()
+
+
+async def test_part_headers_are_bounded_and_form_fields_count_toward_the_limit(alice: Tenant, root: Path) -> None:
+    boundary = "b0undary5f3c"
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    huge_header = (f'--{boundary}\r\nContent-Disposition: form-data; name="/h.bin"; filename="/h.bin"\r\n'
+                   f"X-Padding: {'p' * 20_000}\r\n\r\nx\r\n--{boundary}--\r\n").encode()
+    assert (await alice.raw("/files", content=huge_header, headers=headers)).status_code == 400
+    field = (f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\n{"f" * (LIMIT + 1)}\r\n'
+             f"--{boundary}--\r\n").encode()
+    assert (await alice.raw("/files", content=field, headers=headers)).status_code == 413
+    assert leftovers(root) == []
