@@ -11,13 +11,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip().isdigit() and int(value) > 0 else default
+from taskstream.api.limits import env_int
 
 
 @dataclass(frozen=True)
@@ -30,8 +26,8 @@ class AuthSettings:
 
     @classmethod
     def from_env(cls) -> AuthSettings:
-        return cls(max_token_seconds=_int_env("TASKSTREAM_MAX_TOKEN_SECONDS", cls.max_token_seconds),
-                   hash_threads=_int_env("TASKSTREAM_AUTH_HASH_THREADS", cls.hash_threads),
-                   key_failures=_int_env("TASKSTREAM_AUTH_KEY_FAILURES", cls.key_failures),
-                   address_failures=_int_env("TASKSTREAM_AUTH_ADDRESS_FAILURES", cls.address_failures),
-                   failure_window=float(_int_env("TASKSTREAM_AUTH_FAILURE_WINDOW", int(cls.failure_window))))
+        return cls(max_token_seconds=env_int("TASKSTREAM_MAX_TOKEN_SECONDS", cls.max_token_seconds),
+                   hash_threads=env_int("TASKSTREAM_AUTH_HASH_THREADS", cls.hash_threads),
+                   key_failures=env_int("TASKSTREAM_AUTH_KEY_FAILURES", cls.key_failures),
+                   address_failures=env_int("TASKSTREAM_AUTH_ADDRESS_FAILURES", cls.address_failures),
+                   failure_window=float(env_int("TASKSTREAM_AUTH_FAILURE_WINDOW", int(cls.failure_window))))

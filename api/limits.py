@@ -14,9 +14,10 @@ import os
 from dataclasses import dataclass
 
 
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip().isdigit() else default
+def env_int(name: str, default: int) -> int:
+    """A positive integer setting from the environment; `default` when unset, empty, not a number or 0."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        return cls(max_body_bytes=_int_env("TASKSTREAM_MAX_BODY_BYTES", cls.max_body_bytes),
-                   max_batch_ids=_int_env("TASKSTREAM_MAX_BATCH_IDS", cls.max_batch_ids),
-                   max_batch_lines=_int_env("TASKSTREAM_MAX_BATCH_LINES", cls.max_batch_lines),
+        return cls(max_body_bytes=env_int("TASKSTREAM_MAX_BODY_BYTES", cls.max_body_bytes),
+                   max_batch_ids=env_int("TASKSTREAM_MAX_BATCH_IDS", cls.max_batch_ids),
+                   max_batch_lines=env_int("TASKSTREAM_MAX_BATCH_LINES", cls.max_batch_lines),
                    debug=os.environ.get("TASKSTREAM_DEBUG", "") in ("1", "true", "yes"))

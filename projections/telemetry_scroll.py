@@ -41,17 +41,22 @@ def _keyset(ascending: bool, after: tuple[int | None, int] | None, first: int) -
     return f" AND (e.iter, e.seq) < (${first}, ${first + 1})", " AND false", [iteration, seq]
 
 
-async def task_events_page(pool: asyncpg.Pool, task: ReadableTask, event_type: str | None, ascending: bool,
-                           batch_size: int, after: tuple[int | None, int] | None,
-                           metrics: MetricFilter = ALL_METRICS) -> EventsPage:
-    """Up to `batch_size` events of the task after `after`, ordered by (iteration, seq)."""
+def _event_filter(task: ReadableTask, event_type: str | None, metrics: MetricFilter) -> tuple[list[Any], str]:
+    """The parameters ($1 owner, $2 task, then the type and metrics) and the conditions after `e.task = $2`."""
     args: list[Any] = [task.owner, task.id]
     type_clause = ""
     if event_type:
         args.append(event_type)
         type_clause = f"AND e.type = ${len(args)} "
     metric_clause, metric_args = metrics.clause(len(args) + 1)
-    args += metric_args
+    return args + list(metric_args), type_clause + metric_clause
+
+
+async def task_events_page(pool: asyncpg.Pool, task: ReadableTask, event_type: str | None, ascending: bool,
+                           batch_size: int, after: tuple[int | None, int] | None,
+                           metrics: MetricFilter = ALL_METRICS) -> EventsPage:
+    """Up to `batch_size` events of the task after `after`, ordered by (iteration, seq)."""
+    args, filters = _event_filter(task, event_type, metrics)
     with_iter, without_iter, keyset_args = _keyset(ascending, after, len(args) + 1)
     args += keyset_args
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
@@ -59,7 +64,7 @@ async def task_events_page(pool: asyncpg.Pool, task: ReadableTask, event_type: s
     args.append(batch_size)
     limit = f"${len(args)}"  # bound, never written into the statement
     direction = "ASC" if ascending else "DESC"
-    base = _COLUMNS + type_clause + metric_clause
+    base = _COLUMNS + filters
     numbered = (f"({base}AND e.iter IS NOT NULL{with_iter} ORDER BY e.iter {direction}, e.seq {direction} "
                 f"LIMIT {limit})")
     unnumbered = f"({base}AND e.iter IS NULL{without_iter} ORDER BY e.seq {direction} LIMIT {limit})"
@@ -72,14 +77,9 @@ async def task_events_page(pool: asyncpg.Pool, task: ReadableTask, event_type: s
 
 async def count_events(pool: asyncpg.Pool, task: ReadableTask, event_type: str | None,
                        metrics: MetricFilter = ALL_METRICS) -> int:
-    args: list[Any] = [task.owner, task.id]
-    type_clause = ""
-    if event_type:
-        args.append(event_type)
-        type_clause = f"AND e.type = ${len(args)} "
-    metric_clause, metric_args = metrics.clause(len(args) + 1)
+    args, filters = _event_filter(task, event_type, metrics)
     return int(await pool.fetchval(f"SELECT count(*) FROM task_events e WHERE e.company = $1 AND e.task = $2 "
-                                   f"{type_clause}{metric_clause}", *args, *metric_args))
+                                   f"{filters}", *args))
 
 
 async def image_iterations(pool: asyncpg.Pool, task: ReadableTask, metrics: MetricFilter, iters: int,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taskstream.api.files.paths import BadPath, company_root, file_location
+from taskstream.api.limits import env_int
 
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024**3
 STALE_TEMP_SECONDS = 3600
@@ -35,11 +36,6 @@ class StorageFull(Exception):
 
 def is_storage_full(exc: OSError) -> bool:
     return exc.errno in _FULL
-
-
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value.isdigit() else default
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class FileSettings:
         TASKSTREAM_MAX_UPLOAD_BYTES (default 5 GiB)."""
         home = home or Path(os.environ.get("TASKSTREAM_HOME", ".taskstream"))
         root = Path(os.environ.get("TASKSTREAM_FILES_ROOT") or home / "files")
-        return cls(root=root, max_upload_bytes=_int_env("TASKSTREAM_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+        return cls(root=root, max_upload_bytes=env_int("TASKSTREAM_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
 
 
 class FileStore:
