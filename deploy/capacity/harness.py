@@ -278,3 +278,24 @@ async def relation_size(conn: asyncpg.Connection, table: str) -> Size:
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+async def bytes_per_row_of_kind(conn: asyncpg.Connection, table: str, kind: str) -> tuple[float, float, int, int]:
+    """(bytes per row not of `kind`, bytes per row of `kind`, rows not of it, rows of it) of `table`, where `kind`
+    is a boolean SQL expression over its rows. Index bytes are shared equally (index entries of the log and
+    the audit trail do not depend on the payload), heap and TOAST bytes in proportion to each row's stored
+    size (pg_column_size of the row)."""
+    size = await relation_size(conn, table)
+    rows = {r["kind"]: (int(r["n"]), float(r["bytes"])) for r in await conn.fetch(
+        f"SELECT ({kind}) AS kind, count(*) AS n, sum(pg_column_size(t.*))::float AS bytes FROM {table} t GROUP BY 1")}
+    other, of_kind = rows.get(False, (0, 0.0)), rows.get(True, (0, 0.0))
+    count, stored = other[0] + of_kind[0], other[1] + of_kind[1]
+    if not count:
+        return 0.0, 0.0, 0, 0
+
+    def per_row(group: tuple[int, float]) -> float:
+        if not group[0]:
+            return 0.0
+        return size.indexes / count + (size.heap + size.toast) * group[1] / stored / group[0]
+
+    return per_row(other), per_row(of_kind), other[0], of_kind[0]

@@ -112,12 +112,15 @@ class Sizes:
     rows: dict[str, int]
     sizes: dict[str, harness.Size]
     event_types: list[tuple[str, int, float]]  # type, rows, average row bytes (pg_column_size of the row)
+    log_split: tuple[float, float, int, int]  # harness.bytes_per_row_of_kind: commands' events, MetricsReported
+    audit_split: tuple[float, float, int, int]
 
     def per_row(self, table: str) -> float:
         return self.sizes[table].total / max(self.rows[table], 1)
 
 
 TABLES = ("events", "task_audit", "tasks", "task_events")
+BATCH_EVENT = "{column} = 'MetricsReported'"  # the one event of an add_batch call
 
 
 async def measure_sizes(db: harness.Database) -> Sizes:
@@ -130,9 +133,12 @@ async def measure_sizes(db: harness.Database) -> Sizes:
         sizes = {t: await harness.relation_size(admin, t) for t in TABLES}
         types = await admin.fetch("SELECT type, count(*) AS n, avg(pg_column_size(e.*))::float AS bytes "
                                   "FROM events e GROUP BY type ORDER BY count(*) DESC")
+        log_split = await harness.bytes_per_row_of_kind(admin, "events", BATCH_EVENT.format(column="type"))
+        audit_split = await harness.bytes_per_row_of_kind(admin, "task_audit",
+                                                          BATCH_EVENT.format(column="event_type"))
     finally:
         await admin.close()
-    return Sizes(rows, sizes, [(r["type"], int(r["n"]), float(r["bytes"])) for r in types])
+    return Sizes(rows, sizes, [(r["type"], int(r["n"]), float(r["bytes"])) for r in types], log_split, audit_split)
 
 
 async def events_between(db: harness.Database, phase: Any) -> tuple[Phase, int]:
@@ -175,9 +181,12 @@ class Measurement:
         api_batch, api_scalar = solve(1000 * (s.api_cpu_s or 0), 1000 * (big.api_cpu_s or 0))
         return model.Costs(
             events_per_command=self.command_events / c.units,
-            log_bytes_per_event=self.sizes.per_row("events"),
-            audit_bytes_per_event=self.sizes.per_row("task_audit") * self.sizes.rows["task_audit"]
-            / max(self.sizes.rows["events"], 1),
+            log_bytes_per_event=self.sizes.log_split[0], log_bytes_per_batch_event=self.sizes.log_split[1],
+            # per log event: queue and project events have no audit row
+            audit_bytes_per_event=self.sizes.audit_split[0] * self.sizes.audit_split[2]
+            / max(self.sizes.log_split[2], 1),
+            audit_bytes_per_batch_event=self.sizes.audit_split[1] * self.sizes.audit_split[3]
+            / max(self.sizes.log_split[3], 1),
             task_bytes=self.sizes.per_row("tasks"),
             telemetry_bytes_per_scalar=self.sizes.per_row("task_events"),
             wal_bytes_per_command=c.wal_bytes / c.units, wal_bytes_per_batch=wal_batch,

@@ -22,8 +22,10 @@ class Costs:
     batch are split into a fixed part per call and a part per scalar by measuring two batch sizes."""
 
     events_per_command: float
-    log_bytes_per_event: float  # `events`: heap + TOAST + indexes, per row
-    audit_bytes_per_event: float  # `task_audit`, the audit trail's row per task event
+    log_bytes_per_event: float  # `events`: heap + TOAST + indexes, per row of a command's event
+    log_bytes_per_batch_event: float  # the same, per MetricsReported event (one per batch)
+    audit_bytes_per_event: float  # `task_audit` (the audit trail, behind the log) per command's event
+    audit_bytes_per_batch_event: float  # the same, per MetricsReported event
     task_bytes: float  # `tasks` read model (heap + TOAST + indexes) per task, compacted
     telemetry_bytes_per_scalar: float  # `task_events`: heap + TOAST + indexes, per scalar
     wal_bytes_per_command: float
@@ -101,13 +103,14 @@ class Prediction:
 def predict(costs: Costs, load: Load) -> Prediction:
     """What `load` needs, from the per-unit `costs`."""
     commands, batches, scalars = load.commands_per_s, load.batches_per_s, load.scalars_per_s
-    events = commands * costs.events_per_command + batches
+    command_events = commands * costs.events_per_command
+    events = command_events + batches
 
     def per_s(command: float, batch: float, scalar: float) -> float:
         return commands * command + batches * batch + scalars * scalar
 
-    log_day = events * costs.log_bytes_per_event * DAY
-    audit_day = events * costs.audit_bytes_per_event * DAY
+    log_day = (command_events * costs.log_bytes_per_event + batches * costs.log_bytes_per_batch_event) * DAY
+    audit_day = (command_events * costs.audit_bytes_per_event + batches * costs.audit_bytes_per_batch_event) * DAY
     telemetry_day = scalars * costs.telemetry_bytes_per_scalar * DAY
     read_model = load.tasks * costs.task_bytes
     return Prediction(
