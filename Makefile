@@ -26,6 +26,8 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
+capacity: $(STAMP) ; $(BIN)/python deploy/capacity/measure.py && $(BIN)/python deploy/capacity/simulate.py
+
 # mypy and import-linter read the packages as they install, `taskstream.*`: a tree of links under .venv/lint
 # gives them that layout over the working folders (the editable install's import hook is invisible to them).
 LINT_TREE := $(VENV)/lint

@@ -269,6 +269,9 @@ def print_report(m: Measurement) -> None:
     print("\nthe model's inputs (model.Costs)")
     for key, value in m.costs().as_dict().items():
         print(f"  {key:<28} {value:>12.4g}")
+    print("\nthe model at the target load, one primary as model.Primary assumes it")
+    for line in model.report(m.costs(), model.Load(), model.Primary()):
+        print(f"  {line}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -149,14 +149,15 @@ def split(costs: Costs, load: Load, primary: Primary) -> dict[str, int]:
     fixed part: its event and the task's last_metrics) and the telemetry side (the scalars' rows) run on separate
     PostgreSQL clusters: the smallest count at which every resource of each fits."""
     task_side = replace(costs, telemetry_bytes_per_scalar=0, wal_bytes_per_scalar=0, pg_cpu_ms_per_scalar=0)
-    telemetry_side = replace(costs, events_per_command=0, wal_bytes_per_command=0, wal_bytes_per_batch=0,
-                             pg_cpu_ms_per_command=0, pg_cpu_ms_per_batch=0, commits_per_command=0, task_bytes=0)
+    telemetry_side = replace(costs, events_per_command=0, log_bytes_per_event=0, log_bytes_per_batch_event=0,
+                             audit_bytes_per_event=0, audit_bytes_per_batch_event=0, task_bytes=0,
+                             wal_bytes_per_command=0, wal_bytes_per_batch=0, pg_cpu_ms_per_command=0,
+                             pg_cpu_ms_per_batch=0, commits_per_command=0)
 
     def needed(side: Costs) -> int:
         prediction = predict(side, load)
-        if side is telemetry_side:  # its rows commit with the batch's transaction, counted on the task side
-            prediction = replace(prediction, log_events_per_s=0, log_bytes_per_day=0, audit_bytes_per_day=0,
-                                 commits_per_s=0)
+        if side is telemetry_side:  # its rows commit in the batch's transaction, counted on the task side
+            prediction = replace(prediction, commits_per_s=0)
         return max(1, math.ceil(max(utilisation(prediction, primary).values())))
 
     return {"task side": needed(task_side), "telemetry": needed(telemetry_side)}
@@ -176,3 +177,30 @@ def bytes_text(value: float) -> str:
         if abs(value) >= size:
             return f"{value / size:.3g} {unit}"
     return f"{value:.0f} B"
+
+
+def report(costs: Costs, load: Load, primary: Primary) -> list[str]:
+    """The prediction for `load` as lines of text (measure.py prints them; README.md quotes them)."""
+    p = predict(costs, load)
+    lines = [
+        f"load: {load.tasks:.3g} tasks, {load.commands_per_s:.3g} commands/s, {load.scalars_per_s:.3g} scalars/s "
+        f"in batches of {load.scalars_per_batch:g}",
+        f"log: {p.log_events_per_s:,.0f} events/s; events {bytes_text(p.log_bytes_per_day)}/day + audit trail "
+        f"{bytes_text(p.audit_bytes_per_day)}/day = {bytes_text(p.log_bytes_per_month)}/month",
+        f"telemetry: {bytes_text(p.telemetry_bytes_per_day)}/day = {bytes_text(p.telemetry_bytes_per_month)}/month",
+        f"task read model: {bytes_text(p.read_model_bytes)}; hot set ({load.log_hot_days:g} days of log, "
+        f"{load.telemetry_hot_days:g} of telemetry): {bytes_text(p.hot_bytes)}",
+        f"WAL {bytes_text(p.wal_bytes_per_s)}/s, PostgreSQL CPU {p.pg_cores:,.1f} cores, API CPU "
+        f"{p.api_cores:,.1f} cores, {p.commits_per_s:,.0f} commits/s",
+        "one primary (" + ", ".join(f"{name} {used:.2f}" for name, used in utilisation(p, primary).items()) + ")",
+    ]
+    name, used = first_bottleneck(p, primary)
+    rate_name, rate_used = max(((n, u) for n, u in utilisation(p, primary).items() if n != "hot storage"),
+                               key=lambda item: item[1])
+    sides = split(costs, load, primary)
+    lines += [
+        f"first bottleneck: {name} at {used:.1f}× one primary; of the rates: {rate_name} at {rate_used:.1f}× "
+        f"(one primary carries {max_rate_factor(costs, load, primary):.2f} of this load)",
+        f"split: task side {sides['task side']} primaries, telemetry {sides['telemetry']} primaries",
+    ]
+    return lines
