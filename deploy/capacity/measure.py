@@ -86,8 +86,8 @@ async def measure_phase(db: harness.Database, server: harness.Server, name: str,
         if db.statements:
             await admin.execute("SELECT pg_stat_statements_reset()")
         pg_cpu, api_cpu = harness.CpuMeter(db.postmaster), harness.CpuMeter(server.process.pid)
-        before, pg0, api0, started = await harness.counters(admin), pg_cpu.seconds(), api_cpu.seconds(), \
-            time.monotonic()
+        before = await harness.counters(admin)
+        pg0, api0, started = pg_cpu.seconds(), api_cpu.seconds(), time.monotonic()
         calls = await work()
         await _settle(admin)
         seconds = time.monotonic() - started

@@ -16,8 +16,9 @@ created ahead and old ones detached, archived and dropped while writes go on?
    copied to a gzip archive and dropped.
 3. The check: every finished day's partitions are weighed (pg_total_relation_size: heap, TOAST, indexes) and
    compared with the model's bytes per day at the simulated load. Verdict PASS when the month's mean is within
-   --tolerance of the prediction for both tables, the attached (hot) set never exceeds keep + 3 days of predicted
-   growth, and no write waited on the maintenance longer than --max-stall.
+   --tolerance of the prediction for both tables (and WAL per day within --wal-tolerance), the attached (hot) set
+   never exceeds keep + 3 days of predicted growth, and no write that overlapped the maintenance took longer
+   than --max-stall (or 1.5× the longest write that did not, on a machine too busy for that).
 
 Scaling, explicit: one simulated day takes --seconds-per-day of wall time (4 s: a 30-day month in 2 minutes,
 21,600× real time, not 100×: 100× would take 7 hours), and carries --commands-per-day task commands with
@@ -306,11 +307,13 @@ async def run_month(db: harness.Database, s: Settings, c: Calibration, archive_d
     return Month(per_day, hot_max, day_seconds, writes, parts, wal_bytes)
 
 
-def stall(month: Month) -> float:
-    """The longest write that overlapped a maintenance step (DDL), seconds."""
-    overlapping = [seconds for start, seconds in month.writes.latencies
-                   if any(start < end and start + seconds > begin for begin, end in month.partitions.maintenance)]
-    return max(overlapping, default=0.0)
+def stalls(month: Month) -> tuple[float, float]:
+    """(longest write that overlapped a maintenance step (DDL, COPY), longest write that did not), seconds."""
+    during, outside = [0.0], [0.0]
+    for start, seconds in month.writes.latencies:
+        overlaps = any(start < end and start + seconds > begin for begin, end in month.partitions.maintenance)
+        (during if overlaps else outside).append(seconds)
+    return max(during), max(outside)
 
 
 def verdict(month: Month, s: Settings, c: Calibration) -> bool:
@@ -320,7 +323,8 @@ def verdict(month: Month, s: Settings, c: Calibration) -> bool:
     observed_log = statistics.mean(d[0] for d in month.per_day)
     observed_telemetry = statistics.mean(d[1] for d in month.per_day)
     hot_bound = (s.keep_days + 3) * (predicted.log_bytes_per_day + predicted.telemetry_bytes_per_day)
-    longest = stall(month)
+    longest, longest_outside = stalls(month)
+    stall_bound = max(s.max_stall, 1.5 * longest_outside)  # a busy machine slows every write, not only these
     # WAL of the replayed rows: the scalars' as measured through add_batch (per scalar, the batch's fixed part
     # left out: the month writes no read model); the log rows' at the same WAL-to-stored ratio (a few per cent).
     wal_ratio = c.costs.wal_bytes_per_scalar / c.costs.telemetry_bytes_per_scalar
@@ -340,8 +344,9 @@ def verdict(month: Month, s: Settings, c: Calibration) -> bool:
         print(f"{name:<26}{model.bytes_text(want):>12}{model.bytes_text(got):>12}{ratio:>8.3f}  {spread}")
     print(f"{'hot set, largest':<26}{'≤ ' + model.bytes_text(hot_bound):>12}{model.bytes_text(month.hot_max):>12}"
           f"{month.hot_max / hot_bound:>8.3f}  ({s.keep_days} days kept + today + 2 made ahead)")
-    print(f"{'write stall at DDL':<26}{'≤ ' + format(s.max_stall, 'g') + ' s':>12}{longest:>11.3f}s")
-    ok &= month.hot_max <= hot_bound and longest <= s.max_stall
+    print(f"{'longest write during DDL':<26}{'≤ ' + format(stall_bound, '.2f') + ' s':>12}{longest:>11.3f}s"
+          f"{longest / stall_bound:>9.3f}  (longest write otherwise {longest_outside:.3f} s)")
+    ok &= month.hot_max <= hot_bound and longest <= stall_bound
     latencies = sorted(seconds for _, seconds in month.writes.latencies)
     p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0
     archive = month.partitions
@@ -370,7 +375,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--calibration-tasks", type=int, default=60, help="task lives of the calibration (60)")
     p.add_argument("--tolerance", type=float, default=0.15, help="allowed relative error of bytes/day (0.15)")
     p.add_argument("--wal-tolerance", type=float, default=0.25, help="allowed relative error of WAL/day (0.25)")
-    p.add_argument("--max-stall", type=float, default=2.0, help="longest write allowed during DDL, s (2)")
+    p.add_argument("--max-stall", type=float, default=2.0, help="longest write allowed during DDL, s, or 1.5× the "
+                                                                 "longest write otherwise if more (2)")
     p.add_argument("--database-url", help="a PostgreSQL server to use (a scratch database is created on it)")
     return p.parse_args(argv)
 
