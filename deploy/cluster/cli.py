@@ -153,7 +153,7 @@ def relay_roles(cluster: Cluster) -> dict[str, str]:
 
     try:
         return asyncio.run(query())
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return {}
 
 
