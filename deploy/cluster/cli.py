@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ from deploy.cluster.layout import (
     HEALTH_PATH,
     Cluster,
     Process,
-    haproxy_config,
+    cluster_haproxy_config,
+    compose_haproxy_config,
     taskstream_processes,
 )
 from taskstream.commands.database_roles import APP_ROLE
@@ -113,7 +115,7 @@ def up(cluster: Cluster) -> None:
     supervisor.start(cluster, named["audit"])
     for name in others:
         wait_ready(cluster, named[name])
-    cluster.haproxy_config.write_text(haproxy_config(cluster))
+    cluster.haproxy_config.write_text(cluster_haproxy_config(cluster))
     checked = subprocess.run([HAPROXY, "-c", "-q", "-f", str(cluster.haproxy_config)], capture_output=True,
                              text=True, check=False)
     if checked.returncode:
@@ -138,23 +140,44 @@ def down(cluster: Cluster, purge: bool = False) -> None:
     print("cluster down" + (f"; {cluster.state_dir} deleted" if purge else ""))
 
 
-def relay_roles(cluster: Cluster) -> dict[str, str]:
-    """`{relay name: "active"}` for the relay holding the leader's advisory lock (found by application_name)."""
-    async def query() -> dict[str, str]:
-        conn = await asyncpg.connect(postgres.app_url(cluster, "cluster-status"), timeout=3)
-        try:
-            rows = await conn.fetch(
-                """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND (l.classid::bigint << 32 | l.objid::bigint) = $1""",
-                RELAY_LOCK_KEY)
-        finally:
-            await conn.close()
-        return {r["application_name"]: "active" for r in rows}
-
+async def active_relays(cluster: Cluster) -> set[str]:
+    """The relay(s) holding the leader's advisory lock, by application_name (one, unless a take-over is under way;
+    none while no relay leads or PostgreSQL is unreachable)."""
     try:
-        return asyncio.run(query())
+        conn = await asyncpg.connect(postgres.app_url(cluster, "cluster-status"), timeout=3)
     except (TimeoutError, OSError, asyncpg.PostgresError):
+        return set()
+    try:
+        rows = await conn.fetch(
+            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND (l.classid::bigint << 32 | l.objid::bigint) = $1""",
+            RELAY_LOCK_KEY)
+    except (OSError, asyncpg.PostgresError):
+        return set()
+    finally:
+        await conn.close()
+    return {r["application_name"] for r in rows}
+
+
+def haproxy_servers(cluster: Cluster) -> dict[str, str]:
+    """Each replica's state as HAProxy sees it (UP, DOWN, DRAIN, MAINT...), read from its admin socket."""
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(2)
+            sock.connect(str(cluster.haproxy_socket))
+            sock.sendall(b"show stat\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    except OSError:
         return {}
+    rows = [line.split(",") for line in answer.decode().splitlines() if line and not line.startswith("#")]
+    return {row[1]: row[17] for row in rows if len(row) > 17 and row[0] == "replicas" and row[1].startswith("api-")}
+
+
+def relay_roles(cluster: Cluster) -> dict[str, str]:
+    """`{relay name: "active"}` for the relay holding the leader's lock."""
+    return {name: "active" for name in asyncio.run(active_relays(cluster))}
 
 
 def status_rows(cluster: Cluster) -> list[tuple[str, str, str, str, str]]:
@@ -167,17 +190,27 @@ def status_rows(cluster: Cluster) -> list[tuple[str, str, str, str, str]]:
     rows.append(("kafka", str(kafka or "-"), "up" if kafka else "down", str(cluster.ports.kafka),
                  "port open" if kafka and supervisor.port_open(cluster.host, cluster.ports.kafka) else "-"))
     roles = relay_roles(cluster) if pg_pid else {}
+    balanced = haproxy_servers(cluster)
     for process in processes(cluster):
         pid = supervisor.pid_of(cluster, process.name)
         health = "-"
         if pid and process.health == "http" and process.port:
             health = http_health(cluster.host, process.port)
+            if process.name in balanced:
+                health += f" (haproxy: {balanced[process.name]})"
         elif pid and process.health == "relay":
             health = roles.get(process.name, "standby")
         elif pid:
             health = "running"
         rows.append((process.name, str(pid or "-"), "up" if pid else "down", str(process.port or "-"), health))
     return rows
+
+
+def status_code(cluster: Cluster) -> int:
+    """0 when every process of the cluster is up, else 1 (nothing printed)."""
+    if not cluster.state_dir.exists():
+        return 1
+    return 0 if all(row[2] == "up" for row in status_rows(cluster)) else 1
 
 
 def status(cluster: Cluster) -> int:
@@ -227,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     stop = verbs.add_parser("down", help="stop every process of the cluster (data is kept)")
     stop.add_argument("--purge", action="store_true", help="also delete the state dir (data, logs)")
     verbs.add_parser("status", help="each process: pid, up/down, port, health; exit 1 unless all are up")
+    verbs.add_parser("compose-haproxy", help="print the HAProxy configuration of deploy/compose.yaml "
+                                             "(deploy/haproxy.cfg)")
     return parser
 
 
@@ -237,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "up":
         up(cluster)
         return status(cluster)
+    if args.verb == "compose-haproxy":
+        print(compose_haproxy_config(), end="")
+        return 0
     if args.verb == "down":
         down(cluster, args.purge)
         return 0
