@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from taskstream.api.context import AppContext
-from taskstream.commands.store import LogPosition, read_after
+from taskstream.commands.store import LogPosition, RecordedEvent, read_after
 from taskstream.projections.subscription import (
     LogSubscription,
     SubscriberFailed,
@@ -118,3 +120,42 @@ async def test_kafka_deliveries_are_deduplicated_per_stream_version(ctx: AppCont
 
     assert applied == [1, 3, 0]
     assert (row["n"], row["last_version"]) == (4, 4)
+
+
+class LosesItsConnectionOnce(CountingSubscriber):
+    """Has PostgreSQL end its own session on one event, once: what a restart of the database does mid-batch."""
+
+    def __init__(self, name: str, on: str) -> None:
+        super().__init__(name)
+        self.on, self.lost = on, False
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if str(event.event_id) == self.on and not self.lost:
+            self.lost = True
+            await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        await super().handle(conn, event)
+
+
+async def test_a_lost_database_connection_is_retried_not_a_subscriber_failure(ctx: AppContext, tenant: Tenant
+                                                                               ) -> None:
+    await _write_some(tenant, tasks=2, edits=1)
+    async with ctx.pool.acquire() as conn:
+        events = await read_after(conn, LogPosition(), limit=1_000_000)
+    subscriber = LosesItsConnectionOnce(f"lost-{new_id()}", on=str(events[len(events) // 2].event_id))
+    expected = Counter(e.stream_id for e in events)
+
+    following = asyncio.create_task(LogSubscription(ctx.pool, subscriber, batch_size=7).run())
+    try:
+        for _ in range(200):
+            async with ctx.pool.acquire() as conn:
+                applied = await counts(conn, subscriber.name)
+            if sum(applied.values()) >= len(events) or following.done():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+    assert subscriber.lost
+    assert applied == expected, "every event applied once, the interrupted batch again after the loss"
