@@ -159,20 +159,55 @@ async def active_relays(cluster: Cluster) -> set[str]:
     return {r["application_name"] for r in rows}
 
 
-def haproxy_servers(cluster: Cluster) -> dict[str, str]:
-    """Each replica's state as HAProxy sees it (UP, DOWN, DRAIN, MAINT...), read from its admin socket."""
+def haproxy_command(cluster: Cluster, command: str) -> str:
+    """One command on HAProxy's admin socket (`show stat`, `set server replicas/api-1 state drain`...); its answer."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(2)
+        sock.connect(str(cluster.haproxy_socket))
+        sock.sendall(command.encode() + b"\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.decode()
+
+
+def haproxy_stats(cluster: Cluster) -> dict[str, dict[str, str]]:
+    """`show stat` of each replica (columns by name: status, scur = current sessions, ...); {} if unreachable."""
     try:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(2)
-            sock.connect(str(cluster.haproxy_socket))
-            sock.sendall(b"show stat\n")
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
+        lines = haproxy_command(cluster, "show stat").splitlines()
     except OSError:
         return {}
-    rows = [line.split(",") for line in answer.decode().splitlines() if line and not line.startswith("#")]
-    return {row[1]: row[17] for row in rows if len(row) > 17 and row[0] == "replicas" and row[1].startswith("api-")}
+    if not lines or not lines[0].startswith("# "):
+        return {}
+    header = lines[0][2:].split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+    return {r["svname"]: r for r in rows if r.get("pxname") == "replicas" and r["svname"].startswith("api-")}
+
+
+def haproxy_servers(cluster: Cluster) -> dict[str, str]:
+    """Each replica's state as HAProxy sees it (UP, DOWN, DRAIN, MAINT...)."""
+    return {name: row["status"] for name, row in haproxy_stats(cluster).items()}
+
+
+def restart_replica(cluster: Cluster, name: str, drain_seconds: float = 30) -> None:
+    """Restart one replica without a failed call: HAProxy stops sending it new requests (drain), the requests it
+    holds finish, it stops (SIGTERM) and starts, and once ready it is put back in rotation."""
+    haproxy_command(cluster, f"set server replicas/{name} state drain")
+    supervisor.wait_until(lambda: haproxy_stats(cluster).get(name, {}).get("scur") == "0", drain_seconds,
+                          f"{name} drained")
+    supervisor.stop(cluster, name)
+    process = by_name(cluster)[name]
+    supervisor.start(cluster, process)
+    wait_ready(cluster, process)
+    haproxy_command(cluster, f"set server replicas/{name} state ready")
+    supervisor.wait_until(lambda: haproxy_servers(cluster).get(name) == "UP", 30, f"{name} back in HAProxy")
+
+
+def rolling_restart(cluster: Cluster) -> None:
+    """Restart every replica, one at a time (`restart_replica`): the others serve meanwhile."""
+    for name in cluster.api_names():
+        print(f"restarting {name}", flush=True)
+        restart_replica(cluster, name)
 
 
 def relay_roles(cluster: Cluster) -> dict[str, str]:
@@ -260,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     stop = verbs.add_parser("down", help="stop every process of the cluster (data is kept)")
     stop.add_argument("--purge", action="store_true", help="also delete the state dir (data, logs)")
     verbs.add_parser("status", help="each process: pid, up/down, port, health; exit 1 unless all are up")
+    verbs.add_parser("rolling-restart", help="restart the API replicas one at a time, each drained in HAProxy "
+                                             "first (no call fails)")
     verbs.add_parser("compose-haproxy", help="print the HAProxy configuration of deploy/compose.yaml "
                                              "(deploy/haproxy.cfg)")
     return parser
@@ -275,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "compose-haproxy":
         print(compose_haproxy_config(), end="")
         return 0
+    if args.verb == "rolling-restart":
+        rolling_restart(cluster)
+        return status(cluster)
     if args.verb == "down":
         down(cluster, args.purge)
         return 0

@@ -20,6 +20,7 @@ import logging
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from deploy.cluster.load import Outage, Tally, client
 
 CLIENTS = 32
 TAKEOVER_LIMIT = 5.0
+ROLLING = "rolling restart (drained first)"
 # An outage that began within this many seconds after a fault ended is still that fault's.
 GRACE = 5.0
 
@@ -48,10 +50,11 @@ GRACE = 5.0
 class Form:
     kafka_down: float  # seconds the broker stays stopped
     settle: float  # seconds of undisturbed load before each fault and at the end
+    restart_all: bool  # the rolling restart covers every replica (else the last one only)
 
 
-FULL = Form(kafka_down=20, settle=5)
-SHORT = Form(kafka_down=5, settle=2)
+FULL = Form(kafka_down=20, settle=5, restart_all=True)
+SHORT = Form(kafka_down=5, settle=1.5, restart_all=False)
 
 
 @dataclass
@@ -84,6 +87,12 @@ class Drill:
         supervisor.start(self.cluster, named[victim])
         await asyncio.to_thread(cli.wait_ready, self.cluster, named[victim])
         await self._until(lambda: cli.haproxy_servers(self.cluster).get(victim) == "UP", 30, f"{victim} UP")
+
+    async def _rolling_restart(self) -> None:
+        if self.form.restart_all:
+            await asyncio.to_thread(cli.rolling_restart, self.cluster)
+        else:
+            await asyncio.to_thread(cli.restart_replica, self.cluster, self.cluster.api_names()[-1])
 
     async def _relay(self) -> None:
         active = await cli.active_relays(self.cluster)
@@ -119,6 +128,7 @@ class Drill:
 
     async def faults_in_sequence(self) -> None:
         await self._fault("kill -9 an API replica, restart it", self._replica)
+        await self._fault(ROLLING, self._rolling_restart)
         await self._fault("kill -9 the active relay", self._relay)
         await self._fault(f"stop Kafka for {self.form.kafka_down:.0f} s", self._kafka)
         await self._fault("restart PostgreSQL", self._postgres)
@@ -129,9 +139,11 @@ class Drill:
         begun = [f for f in self.faults if f.began <= outage.began]
         return begun[-1] if begun and outage.began <= begun[-1].ended + GRACE else None
 
-    def worst_outage(self, fault: Fault, tally: Tally) -> tuple[float, int]:
+    def worst_outage(self, fault: Fault, tally: Tally) -> tuple[float, int, str]:
+        """The longest a call kept failing in this fault, how many calls failed, and what they got."""
         hit = [o for o in tally.outages if self.fault_of(o) is fault]
-        return max((o.ended - o.began for o in hit), default=0.0), len(hit)
+        reasons = ", ".join(f"{n}x {why}" for why, n in Counter(o.reason for o in hit).most_common(3))
+        return max((o.ended - o.began for o in hit), default=0.0), len(hit), reasons
 
     def outside_faults(self, tally: Tally) -> int:
         return sum(1 for o in tally.outages if self.fault_of(o) is None)
@@ -188,9 +200,12 @@ async def run(cluster: Cluster, form: Form) -> int:
          f"<= {TAKEOVER_LIMIT:.0f} s", drill.takeover is not None and drill.takeover <= TAKEOVER_LIMIT),
     ]
     for fault in drill.faults:
-        worst, calls = drill.worst_outage(fault, tally)
-        rows.append((f"worst unavailability: {fault.name}", f"{worst:.2f} s ({calls} calls retried)",
-                     f"fault took {fault.ended - fault.began:.1f} s", True))
+        worst, calls, reasons = drill.worst_outage(fault, tally)
+        planned = fault.name == ROLLING  # a planned restart must not be seen by any client
+        rows.append((f"worst unavailability: {fault.name}",
+                     f"{worst:.2f} s ({calls} calls retried{': ' + reasons if reasons else ''})",
+                     "0 s" if planned else f"fault took {fault.ended - fault.began:.1f} s",
+                     calls == 0 if planned else True))
     rows.append(("calls retried outside any fault", str(drill.outside_faults(tally)), "0",
                  drill.outside_faults(tally) == 0))
     down = [row[0] for row in await asyncio.to_thread(cli.status_rows, cluster) if row[2] != "up"]

@@ -27,6 +27,7 @@ class Outage:
     began: float
     ended: float
     attempts: int
+    reason: str  # what the first failed attempt got: a status code or the connection error
 
 
 @dataclass
@@ -53,18 +54,20 @@ async def call(http: httpx.AsyncClient, tally: Tally, endpoint: str, body: dict[
     key = uuid.uuid4().hex
     headers = {"Idempotency-Key": key} if command else {}
     first_failure: float | None = None
+    reason = ""
     attempts = 0
     while True:
         started = time.monotonic()
         attempts += 1
         try:
             response = await http.post(f"/{endpoint}", json=body, headers=headers)
-            failed = _retryable(response)
-        except httpx.TransportError:
-            response, failed = None, True
+            failed, why = _retryable(response), str(response.status_code)
+        except httpx.TransportError as error:
+            response, failed, why = None, True, type(error).__name__
         if not failed:
             break
-        first_failure = first_failure if first_failure is not None else started
+        if first_failure is None:
+            first_failure, reason = started, why
         if command:
             tally.retried_keys.add(key)
         if time.monotonic() - first_failure > GIVE_UP_SECONDS:
@@ -73,7 +76,7 @@ async def call(http: httpx.AsyncClient, tally: Tally, endpoint: str, body: dict[
         await asyncio.sleep(0.1 + random.random() * 0.2)
     assert response is not None
     if first_failure is not None:
-        tally.outages.append(Outage(first_failure, time.monotonic(), attempts))
+        tally.outages.append(Outage(first_failure, time.monotonic(), attempts, reason))
     meta = response.json()["meta"]
     if meta["result_code"] != 200:
         tally.failed.append(f"{endpoint} {body}: {meta['result_code']}/{meta['result_subcode']} {meta['result_msg']}")
