@@ -115,8 +115,8 @@ class Drill:
 
     async def _postgres(self) -> None:
         await asyncio.to_thread(postgres.restart, self.cluster)
-        await self._until(lambda: cli.http_health(self.cluster.host, self.cluster.ports.haproxy) == "ready", 60,
-                          "the API ready again")
+        await self._until(lambda: all(cli.http_health(self.cluster.host, port) == "ready"
+                                      for port in self.cluster.ports.api), 60, "every replica ready again")
 
     @staticmethod
     async def _until(check: Callable[[], bool], seconds: float, what: str) -> None:
@@ -135,9 +135,11 @@ class Drill:
         await asyncio.sleep(self.form.settle)
 
     def fault_of(self, outage: Outage) -> Fault | None:
-        """The fault an outage belongs to: the last one begun before it, if it had not ended GRACE seconds before."""
-        begun = [f for f in self.faults if f.began <= outage.began]
-        return begun[-1] if begun and outage.began <= begun[-1].ended + GRACE else None
+        """The fault an outage belongs to: the last one begun before its first failure was seen, if that fault had
+        not ended GRACE seconds before. (By the failure, not the attempt's start: a call sent just before a fault
+        fails in it.)"""
+        begun = [f for f in self.faults if f.began <= outage.failed_at]
+        return begun[-1] if begun and outage.failed_at <= begun[-1].ended + GRACE else None
 
     def worst_outage(self, fault: Fault, tally: Tally) -> tuple[float, int, str]:
         """The longest a call kept failing in this fault, how many calls failed, and what they got."""
@@ -145,8 +147,11 @@ class Drill:
         reasons = ", ".join(f"{n}x {why}" for why, n in Counter(o.reason for o in hit).most_common(3))
         return max((o.ended - o.began for o in hit), default=0.0), len(hit), reasons
 
-    def outside_faults(self, tally: Tally) -> int:
-        return sum(1 for o in tally.outages if self.fault_of(o) is None)
+    def outside_faults(self, tally: Tally) -> str:
+        """How many calls failed outside every fault, and what they got ("0" when none did)."""
+        hit = [o for o in tally.outages if self.fault_of(o) is None]
+        reasons = ", ".join(f"{n}x {why}" for why, n in Counter(o.reason for o in hit).most_common(3))
+        return f"{len(hit)} ({reasons})" if hit else "0"
 
 
 async def run(cluster: Cluster, form: Form) -> int:
@@ -206,8 +211,8 @@ async def run(cluster: Cluster, form: Form) -> int:
                      f"{worst:.2f} s ({calls} calls retried{': ' + reasons if reasons else ''})",
                      "0 s" if planned else f"fault took {fault.ended - fault.began:.1f} s",
                      calls == 0 if planned else True))
-    rows.append(("calls retried outside any fault", str(drill.outside_faults(tally)), "0",
-                 drill.outside_faults(tally) == 0))
+    outside = drill.outside_faults(tally)
+    rows.append(("calls retried outside any fault", outside, "0", outside == "0"))
     down = [row[0] for row in await asyncio.to_thread(cli.status_rows, cluster) if row[2] != "up"]
     rows.append(("cluster processes down at the end", ", ".join(down) or "none", "none", not down))
     rows.append(("audit streams behind Kafka at the end", str(audit_behind), "0", audit_behind == 0))

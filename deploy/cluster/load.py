@@ -25,6 +25,7 @@ class Outage:
     """A call that failed at least once: from its first failed attempt's start until it was answered."""
 
     began: float
+    failed_at: float  # when the first failure was seen (which fault it belongs to)
     ended: float
     attempts: int
     reason: str  # what the first failed attempt got: a status code or the connection error
@@ -54,7 +55,7 @@ async def call(http: httpx.AsyncClient, tally: Tally, endpoint: str, body: dict[
     key = uuid.uuid4().hex
     headers = {"Idempotency-Key": key} if command else {}
     first_failure: float | None = None
-    reason = ""
+    failed_at, reason = 0.0, ""
     attempts = 0
     while True:
         started = time.monotonic()
@@ -67,7 +68,7 @@ async def call(http: httpx.AsyncClient, tally: Tally, endpoint: str, body: dict[
         if not failed:
             break
         if first_failure is None:
-            first_failure, reason = started, why
+            first_failure, failed_at, reason = started, time.monotonic(), why
         if command:
             tally.retried_keys.add(key)
         if time.monotonic() - first_failure > GIVE_UP_SECONDS:
@@ -76,7 +77,7 @@ async def call(http: httpx.AsyncClient, tally: Tally, endpoint: str, body: dict[
         await asyncio.sleep(0.1 + random.random() * 0.2)
     assert response is not None
     if first_failure is not None:
-        tally.outages.append(Outage(first_failure, time.monotonic(), attempts, reason))
+        tally.outages.append(Outage(first_failure, failed_at, time.monotonic(), attempts, reason))
     meta = response.json()["meta"]
     if meta["result_code"] != 200:
         tally.failed.append(f"{endpoint} {body}: {meta['result_code']}/{meta['result_subcode']} {meta['result_msg']}")
