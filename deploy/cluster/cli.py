@@ -249,6 +249,9 @@ def status_code(cluster: Cluster) -> int:
 
 
 def status(cluster: Cluster) -> int:
+    if not (cluster.state_dir / "credentials.json").exists():
+        print(f"no cluster in {cluster.state_dir} (make cluster-up starts one)")
+        return 1
     rows = [("process", "pid", "state", "port", "health"), *status_rows(cluster)]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
@@ -305,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cluster = cluster_from(args)
-    private_runtime_dir(cluster)
+    if args.verb == "up" or cluster.state_dir.exists():
+        private_runtime_dir(cluster)
     if args.verb == "up":
         up(cluster)
         return status(cluster)
