@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -142,3 +143,16 @@ async def read_models_equal_replay(url: str) -> dict[str, bool]:
         return equal
     finally:
         await conn.close()
+
+
+def haproxy_resent(log: Path, offset: int) -> int:
+    """Requests HAProxy sent more than once (to the same or another replica) in its log past `offset` bytes: the
+    last number of the connection counts (`actconn/feconn/beconn/srv_conn/retries`, "+" when redispatched)."""
+    resent = 0
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 10 and fields[10].count(b"/") == 4:
+                resent += fields[10].rsplit(b"/", 1)[1].lstrip(b"+") not in (b"0", b"")
+    return resent

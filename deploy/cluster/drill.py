@@ -31,6 +31,7 @@ from deploy.cluster import cli, postgres, supervisor
 from deploy.cluster.checks import (
     KafkaFollower,
     compare_log,
+    haproxy_resent,
     read_models_equal_replay,
     wait_for_audit,
     wait_for_kafka,
@@ -160,6 +161,8 @@ async def run(cluster: Cluster, form: Form) -> int:
     follower = KafkaFollower(cluster.kafka_bootstrap)
     following = asyncio.create_task(follower.run())
     tally, stop = Tally(), asyncio.Event()
+    haproxy_log = cluster.logs / "haproxy.log"
+    log_offset = haproxy_log.stat().st_size
     began = time.monotonic()
     clients = [asyncio.create_task(client(cluster.url, auth, tally, n, stop)) for n in range(CLIENTS)]
     try:
@@ -190,6 +193,7 @@ async def run(cluster: Cluster, form: Form) -> int:
         ("commands failed after retries", str(len(tally.failed)), "0", not tally.failed),
         ("commands re-sent by the client (same key)", str(len(tally.retried_keys)), "", True),
         ("reads answered", str(tally.reads), "", True),
+        ("calls HAProxy re-sent to a replica (L7 retries)", str(haproxy_resent(haproxy_log, log_offset)), "", True),
         ("acknowledged commands missing from the log", str(findings.missing), "0", findings.missing == 0),
         ("acknowledged keys without their record", str(findings.keys_unrecorded), "0",
          findings.keys_unrecorded == 0),
