@@ -1,10 +1,11 @@
 """Processes of the cluster: started detached (a session of their own, so `cluster up` may exit), each with a pid
-file `<state>/run/<name>.pid` (pid and start time, so a recycled pid is never taken for ours) and a log
+file `<state>/run/<name>.pid` (pid and command line, so a recycled pid is never taken for ours) and a log
 `<state>/logs/<name>.log`. The Kafka broker is started and stopped by deploy/kafka/kafka.sh (its pid file is in
 its data directory), PostgreSQL by pg_ctl (`deploy.cluster.postgres`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -26,15 +27,26 @@ def _pid_file(cluster: Cluster, name: str) -> Path:
 
 
 def pid_of(cluster: Cluster, name: str) -> int | None:
-    """The pid of the named process while it runs (the pid file's start time must match), else None."""
+    """The pid of the named process while it runs, else None.
+
+    Why the command line and not the start time identifies it: psutil derives start times from the wall clock's
+    idea of boot time, which moves when the clock is stepped (seen on a virtual machine that was resumed), and a
+    running process then looked like a stranger. Our command lines name the cluster's ports and files, so a recycled
+    pid never matches one."""
     try:
-        pid_text, started = _pid_file(cluster, name).read_text().split()
-        process = psutil.Process(int(pid_text))
-        if abs(process.create_time() - float(started)) > 0.5 or process.status() == psutil.STATUS_ZOMBIE:
+        recorded = json.loads(_pid_file(cluster, name).read_text())
+        process = psutil.Process(int(recorded["pid"]))
+        if process.status() == psutil.STATUS_ZOMBIE or not _runs(process.cmdline(), recorded["argv"]):
             return None
-    except (OSError, ValueError, psutil.Error):
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
         return None
     return process.pid
+
+
+def _runs(cmdline: list[str], argv: list[str]) -> bool:
+    """Whether `cmdline` runs `argv` (a script's interpreter may come first: `python3 .../taskstream serve ...`)."""
+    return len(cmdline) >= len(argv) and cmdline[len(cmdline) - len(argv) + 1:] == argv[1:] \
+        and Path(cmdline[len(cmdline) - len(argv)]).name == Path(argv[0]).name
 
 
 def start(cluster: Cluster, process: Process) -> int:
@@ -47,7 +59,7 @@ def start(cluster: Cluster, process: Process) -> int:
     with (cluster.logs / f"{process.name}.log").open("ab") as log:
         child = subprocess.Popen(process.argv, env={**os.environ, **process.env}, cwd=REPO, stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    _pid_file(cluster, process.name).write_text(f"{child.pid} {psutil.Process(child.pid).create_time()}\n")
+    _pid_file(cluster, process.name).write_text(json.dumps({"pid": child.pid, "argv": list(process.argv)}) + "\n")
     return child.pid
 
 

@@ -5,14 +5,18 @@ short drill (`make drill-short`, run by .ci/run) is the cluster's integration te
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import psutil
 import pytest
 import yaml
 
+from deploy.cluster import supervisor
 from deploy.cluster.layout import (
     DEFAULT_BASE_PORT,
     DEFAULT_REPLICAS,
@@ -20,6 +24,7 @@ from deploy.cluster.layout import (
     SUBSCRIBERS,
     TOPIC_PREFIX,
     Cluster,
+    Process,
     cluster_haproxy_config,
     compose_haproxy_config,
     ports_for,
@@ -141,3 +146,20 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path: Path) -> None:
     checked = subprocess.run([haproxy, "-c", "-f", str(cluster.haproxy_config)], capture_output=True, text=True,
                              check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_process_is_recognised_by_its_command_line_whatever_the_clock_did(tmp_path: Path) -> None:
+    cluster = _cluster(tmp_path)
+    sleeper = Process("sleeper", (sys.executable, "-c", "import time; time.sleep(60)", "cluster-test"))
+    pid = supervisor.start(cluster, sleeper)
+    try:
+        assert supervisor.pid_of(cluster, "sleeper") == pid
+        assert supervisor.start(cluster, sleeper) == pid, "up is idempotent: a running process is not started again"
+        record = json.loads((cluster.run / "sleeper.pid").read_text())
+        (cluster.run / "sleeper.pid").write_text(json.dumps({**record, "argv": ["other", "program"]}))
+        assert supervisor.pid_of(cluster, "sleeper") is None, "a pid running another command is not ours"
+        (cluster.run / "sleeper.pid").write_text(json.dumps(record))
+    finally:
+        supervisor.stop(cluster, "sleeper")
+    assert supervisor.pid_of(cluster, "sleeper") is None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
