@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test fuzz bench lint wheel-check kafka-start kafka-stop clean
+.PHONY: serve test fuzz bench lint wheel-check kafka-start kafka-stop clean cluster-up cluster-down cluster-status \
+	drill drill-short
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,5 +51,30 @@ kafka-start:
 kafka-stop:
 	bash deploy/kafka/kafka.sh stop
 
+# A local cluster without Docker (deploy/cluster, deploy/README.md): PostgreSQL, Kafka, CLUSTER_REPLICAS API replicas
+# behind HAProxy, two relays, the audit subscriber; state and logs in CLUSTER_STATE_DIR. `make drill` runs the failure
+# drill against it (starting it if needed); `make drill-short` (CI) runs a shorter one on a cluster of its own.
+CLUSTER_REPLICAS ?= 2
+CLUSTER_STATE_DIR ?= .cluster
+CLUSTER_BASE_PORT ?= 18000
+CLUSTER := $(BIN)/python -m deploy.cluster --state-dir $(CLUSTER_STATE_DIR) --replicas $(CLUSTER_REPLICAS) \
+	--base-port $(CLUSTER_BASE_PORT)
+
+cluster-up: $(STAMP)
+	$(CLUSTER) up
+
+cluster-down: $(STAMP)
+	$(CLUSTER) down
+
+cluster-status: $(STAMP)
+	$(CLUSTER) status
+
+drill: $(STAMP)
+	$(BIN)/python -m deploy.cluster.drill --state-dir $(CLUSTER_STATE_DIR) --replicas $(CLUSTER_REPLICAS) \
+		--base-port $(CLUSTER_BASE_PORT)
+
+drill-short: $(STAMP)
+	$(BIN)/python -m deploy.cluster.drill --short --replicas $(CLUSTER_REPLICAS) --base-port $$(( $(CLUSTER_BASE_PORT) + 100 ))
+
 clean:
-	rm -rf $(VENV) .taskstream .pytest_cache
+	rm -rf $(VENV) .taskstream .pytest_cache .cluster

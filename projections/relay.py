@@ -33,7 +33,7 @@ from aiokafka.errors import KafkaError
 
 from taskstream.commands.store import LogPosition, RecordedEvent, read_after
 from taskstream.projections.kafka_codec import TOPIC_PREFIX, encode
-from taskstream.projections.subscription import load_checkpoint, save_checkpoint
+from taskstream.projections.subscription import DATABASE_GONE, load_checkpoint, save_checkpoint
 
 log = logging.getLogger("taskstream.relay")
 
@@ -98,11 +98,15 @@ class Relay:
             try:
                 await self._await_leadership(conn)
                 await self._lead(conn)
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            except DATABASE_GONE as exc:
+                # Why drop the connection: after a restart of PostgreSQL it may be half-dead; a new session also
+                # means the leadership is decided again (the lock died with the old session).
                 log.warning("relay: lost its database connection (%s); standing by again", exc)
+                conn.terminate()
             finally:
                 self.leading.clear()
-                await conn.close(timeout=2)
+                if not conn.is_closed():
+                    await conn.close(timeout=2)
 
     async def _await_leadership(self, conn: asyncpg.Connection) -> None:
         # Why a session lock on a dedicated connection: it lives exactly as long as this relay's session.

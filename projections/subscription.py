@@ -11,7 +11,8 @@ delivered twice has no second effect.
   database transaction, as a hint only: the database decides what was applied.
 
 A subscriber that fails on an event stops and says so: the batch rolls back and `SubscriberFailed` is raised
-(never skipped, the checkpoint stays before the event).
+(never skipped, the checkpoint stays before the event). Losing the database (a restart, a failover) is not such a
+failure: the batch rolled back with the connection, and the runner applies it again once PostgreSQL answers.
 """
 
 from __future__ import annotations
@@ -22,11 +23,19 @@ from typing import Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from taskstream.commands.store import LogPosition, RecordedEvent, read_after
 from taskstream.projections.kafka_codec import decode
 
 log = logging.getLogger("taskstream.subscription")
+
+# The database went away (restart, failover, network): nothing of the batch committed, so it is applied again later.
+# InternalClientError: a connection whose operation the loss interrupted refuses the next one (seen in the drill
+# when PostgreSQL restarts under load); it is thrown away like a closed one.
+DATABASE_GONE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                 asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.InternalClientError)
+RETRY_INTERVAL = 1.0
 
 
 class Subscriber(Protocol):
@@ -64,6 +73,8 @@ async def save_checkpoint(conn: asyncpg.Connection, name: str, position: LogPosi
 async def _handle(conn: asyncpg.Connection, subscriber: Subscriber, event: RecordedEvent) -> None:
     try:
         await subscriber.handle(conn, event)
+    except DATABASE_GONE:
+        raise
     except Exception as exc:
         failure = SubscriberFailed(subscriber.name, event)
         log.error("%s", failure, exc_info=exc)
@@ -136,7 +147,13 @@ class LogSubscription:
     async def run(self) -> None:
         """Follow the log until cancelled; raises SubscriberFailed if the subscriber fails on an event."""
         while True:
-            if not await self.step():
+            try:
+                read = await self.step()
+            except DATABASE_GONE as exc:
+                log.warning("%s: database unavailable (%s); retrying", self.subscriber.name, exc)
+                await asyncio.sleep(RETRY_INTERVAL)
+                continue
+            if not read:
                 await asyncio.sleep(self.poll_interval)
 
 
@@ -167,10 +184,22 @@ class KafkaSubscription:
                 if ready is not None and consumer.assignment():
                     ready.set()
                 for partition, messages in batches.items():
-                    events = [decode(m.value) for m in messages if m.value is not None]
-                    async with self.pool.acquire() as conn:
-                        await apply_from_kafka(conn, self.subscriber, events)
+                    await self._apply([decode(m.value) for m in messages if m.value is not None])
                     # After the database commit: a crash in between only means a harmless redelivery.
-                    await consumer.commit({partition: messages[-1].offset + 1})
+                    try:
+                        await consumer.commit({partition: messages[-1].offset + 1})
+                    except KafkaError as exc:  # a hint only (see the module comment): the next commit catches up
+                        log.warning("%s: offset commit failed (%s)", self.subscriber.name, exc)
         finally:
             await consumer.stop()
+
+    async def _apply(self, events: list[RecordedEvent]) -> None:
+        """Apply one partition's batch, again and again while the database is unavailable."""
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    await apply_from_kafka(conn, self.subscriber, events)
+                return
+            except DATABASE_GONE as exc:
+                log.warning("%s: database unavailable (%s); retrying the batch", self.subscriber.name, exc)
+                await asyncio.sleep(RETRY_INTERVAL)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from taskstream.api.context import AppContext
-from taskstream.commands.store import LogPosition, read_after
+from taskstream.commands.store import LogPosition, RecordedEvent, read_after
 from taskstream.projections.subscription import (
     LogSubscription,
     SubscriberFailed,
     apply_from_kafka,
     apply_from_log,
     load_checkpoint,
+    save_checkpoint,
 )
 from taskstream.schemas.ids import new_id
 from tests.conftest import Tenant
@@ -118,3 +122,47 @@ async def test_kafka_deliveries_are_deduplicated_per_stream_version(ctx: AppCont
 
     assert applied == [1, 3, 0]
     assert (row["n"], row["last_version"]) == (4, 4)
+
+
+class LosesItsConnectionOnce(CountingSubscriber):
+    """Has PostgreSQL end its own session on one event, once: what a restart of the database does mid-batch."""
+
+    def __init__(self, name: str, on: str) -> None:
+        super().__init__(name)
+        self.on, self.lost = on, False
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if str(event.event_id) == self.on and not self.lost:
+            self.lost = True
+            await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        await super().handle(conn, event)
+
+
+async def test_a_lost_database_connection_is_retried_not_a_subscriber_failure(ctx: AppContext, tenant: Tenant
+                                                                               ) -> None:
+    await _write_some(tenant, tasks=2, edits=1)
+    name = f"lost-{new_id()}"
+    async with ctx.pool.acquire() as conn:
+        # The subscriber starts near the end of the log (the session's log is long), with the last 20 events to do.
+        everything = await read_after(conn, LogPosition(), limit=1_000_000)
+        await load_checkpoint(conn, name)
+        await save_checkpoint(conn, name, everything[-21].log_position)
+    events = everything[-20:]
+    subscriber = LosesItsConnectionOnce(name, on=str(events[10].event_id))
+
+    following = asyncio.create_task(LogSubscription(ctx.pool, subscriber, batch_size=7).run())
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not following.done():
+            async with ctx.pool.acquire() as conn:
+                applied = await counts(conn, name)
+            if sum(applied.values()) >= len(events):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+    assert subscriber.lost
+    assert applied == Counter(e.stream_id for e in events), "each event applied once, the lost batch again"

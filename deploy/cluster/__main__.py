@@ -1,0 +1,5 @@
+import sys
+
+from deploy.cluster.cli import main
+
+sys.exit(main())
