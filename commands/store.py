@@ -189,7 +189,7 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(
         position=row["position"], txid=row["txid"], stream_id=row["stream_id"], version=row["version"],
         event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-        data=json.loads(row["data"]), metadata=json.loads(row["metadata"]), recorded=row["recorded"],
+        data=json_codec.loads(row["data"]), metadata=json_codec.loads(row["metadata"]), recorded=row["recorded"],
     )
 
 
