@@ -1,7 +1,7 @@
 """The benchmarks beyond the HTTP scenarios' table:
 
 * run while the server still runs (`run_latency`): command → Kafka consumer latency through `taskstream relay`, with
-  the local broker of `deploy/kafka/kafka.sh` (started here if none runs, and stopped again);
+  the local broker of `deploy/kafka/kafka.sh` (started here if none runs, and left running);
 * run after the servers stopped (`run_extra`): replay of the task read model beside one cursor reading the same
   events; the scalar histogram at 10^6 points in one task beside the same downsampling statement in SQL.
 
@@ -63,16 +63,14 @@ def _kafka(action: str) -> bool:
 
 
 async def run_latency(uri: str, port: int, authorization: str, rate: float) -> None:
-    """Command → Kafka consumer latency at `rate` commands/s against the server at `port` (database `uri`)."""
-    started = not _kafka("status")
-    if started and not _kafka("start"):
+    """Command → Kafka consumer latency at `rate` commands/s against the server at `port` (database `uri`).
+
+    A broker started here is left running (`deploy/kafka/kafka.sh stop` stops it): on a shared machine others may
+    have started using it meanwhile."""
+    if not _kafka("status") and not _kafka("start"):
         print("\ncommand → Kafka consumer: skipped, the local broker did not start", file=sys.stderr)
         return
-    try:
-        print_latency(await consumer_latency.run(uri, BOOTSTRAP, port, authorization, rate))
-    finally:
-        if started:
-            _kafka("stop")
+    print_latency(await consumer_latency.run(uri, BOOTSTRAP, port, authorization, rate))
 
 
 async def run_extra(uri: str, replay_events: int, histogram_iterations: int = 0) -> None:
