@@ -173,13 +173,21 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
 
 
 # Every statement is bounded (a client's regex or a runaway query must not hold a connection for ever). Why a
-# server setting of the connection and not a `SET` after connecting: asyncpg runs `RESET ALL` when a connection
-# goes back to the pool, which drops a `SET` after the first use; a setting sent at connection start-up is the
-# session's default, and RESET returns to it.
+# server setting of the connection and not a `SET` after connecting: a setting sent at connection start-up is the
+# session's default, whatever a later `RESET ALL` does.
 SERVER_SETTINGS = {"statement_timeout": "30s"}
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset when a connection comes back (asyncpg rolls back an open transaction before it).
+
+    Why no `RESET ALL; CLOSE ALL; UNLISTEN *; pg_advisory_unlock_all()` (asyncpg's default): it is one more round
+    trip per request, and nothing here leaves session state on a pool connection: settings are `SET LOCAL`, locks
+    are transaction-level, cursors live in transactions; what takes session locks or listens (migrations, the
+    relay, replay) runs on connections of its own."""
 
 
 async def create_pool(url: str, **kwargs: Any) -> asyncpg.Pool:
     options: dict[str, Any] = {"min_size": 2, "max_size": int(os.environ.get("TASKSTREAM_POOL_SIZE", "16")),
-                               "server_settings": SERVER_SETTINGS, **kwargs}
+                               "server_settings": SERVER_SETTINGS, "reset": _keep_session, **kwargs}
     return await asyncpg.create_pool(url, **options)

@@ -65,6 +65,13 @@ class StateStore(Protocol):
         with the append (one round trip instead of two); None (the default) to have `project` run after it."""
         return None
 
+    def projection_statement_many(
+        self, rows: list[tuple[str, int, dict[str, Any] | None]]
+    ) -> store.Statement | None:
+        """What `project` writes for several streams (stream id, version, document) as one statement numbered from
+        $1, run with their appends (`CommandSession.save_many`); None (the default) to `project` each after it."""
+        return None
+
     async def project_events(
         self, conn: asyncpg.Connection, stream_id: str, from_version: int, events: list[Event]
     ) -> None:
@@ -101,6 +108,19 @@ class CommandSession:
             return Stream(stream_id, None, 0)
         return Stream(stream_id, loaded[0], loaded[1])
 
+    async def load_many(self, kind: str, stream_ids: list[str]) -> list[Stream]:
+        """The states of several streams, after taking their locks in the order given, in one round trip.
+
+        Callers pass the ids sorted (the global lock order, so two such calls never deadlock) and without
+        duplicates. Each lock is taken before its stream is read, as `load` does (see `lock_and_load`)."""
+        rows = await self.conn.fetch(
+            "SELECT s.n, l.doc, l.version FROM unnest($1::bigint[], $3::text[]) WITH ORDINALITY AS s(lock_key, id, n)"
+            " CROSS JOIN LATERAL lock_and_load(s.lock_key, $2, s.id) AS l ORDER BY s.n",
+            [store.stream_lock_key(i) for i in stream_ids], self.stores[kind].table, stream_ids,
+        )
+        return [Stream(i, None, 0) if r["doc"] is None else Stream(i, json.loads(r["doc"]), r["version"])
+                for i, r in zip(stream_ids, rows, strict=True)]
+
     async def save(
         self, kind: str, stream: Stream, events: list[Event], metadata: dict[str, Any] | None = None
     ) -> Stream:
@@ -123,6 +143,29 @@ class CommandSession:
         await projector.project_events(self.conn, stream.id, stream.version, events)
         self.appended.append((stream.id, events))
         return Stream(stream.id, doc, version)
+
+    async def save_many(self, kind: str, changes: list[tuple[Stream, list[Event]]]) -> list[Stream]:
+        """`save` for several streams of one kind, each already loaded under its lock: their events are appended
+        and their read-model rows written in one statement when the projector offers one (`save` per stream
+        otherwise). Returns the new states, in the order given."""
+        changes = [(stream, events) for stream, events in changes if events]
+        projector = self.stores[kind]
+        saved = [Stream(s.id, _fold(s.doc, events), s.version + len(events)) for s, events in changes]
+        statement = projector.projection_statement_many([(s.id, s.version, s.doc) for s in saved])
+        if statement is None or not changes:
+            return [await self.save(kind, stream, events) for stream, events in changes]
+        await store.append_many(self.conn, [(s.id, s.version, events) for s, events in changes], self.metadata,
+                                then=statement)
+        for stream, events in changes:
+            await projector.project_events(self.conn, stream.id, stream.version, events)
+            self.appended.append((stream.id, events))
+        return saved
+
+
+def _fold(doc: dict[str, Any] | None, events: list[Event]) -> dict[str, Any] | None:
+    for event in events:
+        doc = evolve(doc, event)
+    return doc
 
 
 async def record_idempotent_response(

@@ -147,11 +147,49 @@ async def append(
     return [r["position"] for r in rows]
 
 
+_INSERT_MANY = """
+INSERT INTO events (stream_id, version, event_id, type, schema_version, data, metadata)
+SELECT i, v, e, t, s, d::jsonb, $7::jsonb
+FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::int[], $6::text[]) AS x(i, v, e, t, s, d)
+RETURNING position
+"""
+
+
+async def append_many(
+    conn: asyncpg.Connection, streams: list[tuple[str, int, list[Event]]], metadata: dict[str, Any],
+    then: Statement | None = None,
+) -> list[int]:
+    """`append` for several streams at once: each (stream id, expected version, events) appended as that stream's
+    versions expected+1.., all in one statement (with `then`, as in `append`); returns the positions in the order
+    given. The caller holds every stream's lock (as for `append`); StaleVersion as there."""
+    ids, versions, types, schema_versions, data = [], [], [], [], []
+    for stream_id, expected, events in streams:
+        for offset, event in enumerate(events, start=1):
+            ids.append(stream_id)
+            versions.append(expected + offset)
+            types.append(event.type_name())
+            schema_versions.append(event.schema_version)
+            data.append(event.model_dump_json())
+    sql, extra = _INSERT_MANY, []
+    if then:
+        projected = _after_append(then[0], len(then[1]))
+        sql = f"WITH appended AS ({_INSERT_MANY}), projected AS ({projected}) SELECT position FROM appended"
+        extra = then[1]
+    try:
+        rows = await conn.fetch(sql, ids, versions, [uuid.uuid4() for _ in ids], types, schema_versions, data,
+                                json.dumps(metadata), *extra)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "events_stream_id_version_key":
+            raise
+        raise StaleVersion(", ".join(sorted({i for i, _, _ in streams}))) from exc
+    return [r["position"] for r in rows]
+
+
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(
         position=row["position"], txid=row["txid"], stream_id=row["stream_id"], version=row["version"],
         event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-        data=json.loads(row["data"]), metadata=json.loads(row["metadata"]), recorded=row["recorded"],
+        data=json_codec.loads(row["data"]), metadata=json_codec.loads(row["metadata"]), recorded=row["recorded"],
     )
 
 

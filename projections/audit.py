@@ -95,6 +95,37 @@ class AuditTrail:
             event.stream_id, row[4], event.version, None if after is None else json.dumps(after))
 
 
+    async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        """`handle` for a batch in log order, in three round trips whatever its size: the states of its tasks
+        read at once, the entries computed in order (each from the state the previous one left), the entries and
+        the final states written at once. Same rows as `handle` event by event."""
+        events = [e for e in events if family_of(e.type) == "tasks"]
+        if not events:
+            return
+        rows = await conn.fetch(f"SELECT task_id, version, doc FROM {self.state_table} WHERE task_id = ANY($1)",
+                                list({e.stream_id for e in events}))
+        states: dict[str, tuple[int, dict[str, Any] | None]] = {
+            r["task_id"]: (r["version"], None if r["doc"] is None else json.loads(r["doc"])) for r in rows}
+        entries, touched = [], {}
+        for event in events:
+            version, before = states.get(event.stream_id, (0, None))
+            if event.stream_id in states and event.version <= version:
+                continue
+            row, after = audit_entry(event, before)
+            entries.append(row)
+            states[event.stream_id] = (event.version, after)
+            touched[event.stream_id] = row[4]
+        if not entries:
+            return
+        await conn.executemany(self._insert, entries)
+        await conn.executemany(
+            f"""INSERT INTO {self.state_table} (task_id, company, version, doc) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (task_id) DO UPDATE SET company = EXCLUDED.company, version = EXCLUDED.version,
+                doc = EXCLUDED.doc""",
+            [(task, company, states[task][0], None if states[task][1] is None else json.dumps(states[task][1]))
+             for task, company in touched.items()])
+
+
 def _entry(row: asyncpg.Record) -> dict[str, Any]:
     time: datetime = row["time"]
     return {

@@ -91,12 +91,24 @@ class TaskReadModel(StreamTable):
             f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
             f"ON CONFLICT (id) DO UPDATE SET {updates}"
         )
+        self._upsert_many = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {{values}} "
+                             f"ON CONFLICT (id) DO UPDATE SET {updates}")
 
     def projection_statement(self, stream_id: str, version: int, doc: dict[str, Any] | None) -> Statement:
         """The read-model write as one statement (the same as `project`'s), run together with the append."""
         if doc is None:
             return f"DELETE FROM {self.table} WHERE id = $1", [stream_id]
         return self._upsert, list(row_values(stream_id, version, doc))
+
+    def projection_statement_many(self, rows: list[tuple[str, int, dict[str, Any] | None]]) -> Statement | None:
+        """Several tasks' rows as one multi-row upsert (None when one of them was deleted: each is projected then)."""
+        if any(doc is None for _, _, doc in rows):
+            return None
+        width = len(_COLUMNS)
+        values = ", ".join("(" + ", ".join(f"${r * width + c}" for c in range(1, width + 1)) + ")"
+                           for r in range(len(rows)))
+        args = [value for stream_id, version, doc in rows for value in row_values(stream_id, version, doc or {})]
+        return self._upsert_many.format(values=values), args
 
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None

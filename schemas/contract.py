@@ -9,9 +9,13 @@ without a request model.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -92,16 +96,46 @@ def _service_files(service: str) -> list[Path]:
     return ([main] if main.exists() else []) + sorted(HOCON_DIR.glob(f"{service}_*.conf"))
 
 
-def _load_service(service: str, path: Path, implementations: dict[str, Any]) -> list[Endpoint]:
-    tree = ConfigFactory.parse_file(str(path))
-    definitions = _plain(tree.get("_definitions", ConfigTree()))
+def _parsed_files() -> dict[str, Any]:
+    """Every HOCON file of the contract parsed, as plain data keyed by file name, from the parse cache when the
+    files are the ones it was made of.
+
+    Why a cache: pyhocon takes seconds to parse the contract (most of `taskstream serve`'s start-up); the result
+    depends only on the files' bytes and pyhocon's version, so it is kept as JSON under `$XDG_CACHE_HOME/taskstream`
+    (default `~/.cache/taskstream`), named by their hash. A cache that cannot be read or written is ignored."""
+    digest = hashlib.sha256(metadata.version("pyhocon").encode())
+    for path in sorted(HOCON_DIR.glob("*.conf")):  # every file: the parsed ones include others
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    files = [HOCON_DIR / "_implementations.conf", *(p for service in SERVICES for p in _service_files(service))]
+    cached = _cache_dir() / f"contract-{digest.hexdigest()[:32]}.json"
+    try:
+        return dict(json.loads(cached.read_text()))
+    except (OSError, ValueError):
+        pass
+    parsed = {path.name: _plain(ConfigFactory.parse_file(str(path))) for path in files}
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(parsed))
+        partial.replace(cached)  # atomic: a reader sees the whole file or none
+    except (OSError, TypeError, ValueError):
+        pass
+    return parsed
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "taskstream"
+
+
+def _load_service(service: str, tree: dict[str, Any], implementations: dict[str, Any]) -> list[Endpoint]:
+    definitions = tree.get("_definitions", {})
     endpoints = []
     for action, body in tree.items():
         if action.startswith("_"):
             continue
         name = f"{service}.{action}"
         versions = {
-            parse_version(key.strip('"')): _plain(spec)
+            parse_version(key.strip('"')): spec
             for key, spec in body.items()
             if _VERSION.match(key.strip('"'))
         }
@@ -123,12 +157,12 @@ def _load_service(service: str, path: Path, implementations: dict[str, Any]) -> 
 @cache
 def load_contract() -> Contract:
     """Parse every service file once per process (about a second: pyhocon resolves the substitutions)."""
-    impl_tree = ConfigFactory.parse_file(str(HOCON_DIR / "_implementations.conf"))
-    implementations = {f"{s}.{a}": _plain(v) for s, acts in impl_tree.items() for a, v in acts.items()}
+    parsed = _parsed_files()
+    implementations = {f"{s}.{a}": v for s, acts in parsed["_implementations.conf"].items() for a, v in acts.items()}
     max_version = parse_version(MAX_API_VERSION)
     endpoints: dict[str, Endpoint] = {}
     for service in SERVICES:
         for path in _service_files(service):
-            for endpoint in _load_service(service, path, implementations):
+            for endpoint in _load_service(service, parsed[path.name], implementations):
                 endpoints[endpoint.name] = endpoint
     return Contract(endpoints=endpoints, max_version=max_version)

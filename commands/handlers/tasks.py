@@ -26,7 +26,7 @@ from taskstream.commands.handlers.single_task import change_task, fields_of, run
 from taskstream.commands.handlers.task_queue import lock_task_and_queue, remove_from_queue
 from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.messages import ChangeStatus, CreateTask, DeleteTask, EditTask, PingTask, ResetTask, UpdateTask
-from taskstream.commands.session import CommandSession
+from taskstream.commands.session import CommandSession, Stream
 from taskstream.schemas.clock import utc_now
 from taskstream.schemas.events import Event, ParentDeleted
 from taskstream.schemas.ids import new_id
@@ -44,7 +44,9 @@ async def create(ctx: CommandContext, caller: Caller, command: CreateTask) -> di
     events = decide_create(command, task_id, caller.company, caller.actor.user, utc_now())
 
     async def work(session: CommandSession) -> dict[str, Any]:
-        await session.save("task", await session.load("task", task_id, lock=False), events)
+        # Why no load: the id was made just now, so the stream is empty (a collision would fail the append at
+        # version 1, `UNIQUE (stream_id, version)`); reading it would be a round trip that finds nothing.
+        await session.save("task", Stream(task_id, None, 0), events)
         return {"id": task_id}
 
     return await run_command(ctx, caller.company, caller.metadata, work, caller.idempotency_key)

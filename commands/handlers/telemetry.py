@@ -18,8 +18,9 @@ from taskstream.commands.decide_telemetry import (
 from taskstream.commands.handlers.context import Caller, CommandContext
 from taskstream.commands.handlers.unit_of_work import run_command
 from taskstream.commands.messages import WorkerReport
-from taskstream.commands.session import CommandSession
+from taskstream.commands.session import CommandSession, Stream
 from taskstream.schemas.errors import ApiError
+from taskstream.schemas.events import Event
 
 
 @dataclass(frozen=True)
@@ -39,18 +40,20 @@ async def add_events(ctx: CommandContext, caller: Caller, command: AddEvents) ->
 
     async def work(session: CommandSession) -> dict[str, Any]:
         accepted: list[tuple[str, str, dict[str, Any]]] = []
-        # Why sorted: every batch locks its tasks in one global order, so two batches never deadlock.
-        for task_id in sorted(by_task):
-            stream = await session.load("task", task_id)
+        changes: list[tuple[Stream, list[Event]]] = []
+        # Why sorted: every batch locks its tasks in one global order, so two batches never deadlock. All of them
+        # are locked and loaded in one round trip, and their events appended in one statement (`save_many`).
+        for stream in await session.load_many("task", sorted(by_task)):
             task = stream.doc
             if task is None or not accepts_events(task, caller.company):
-                errors["Invalid task id"] += len(by_task[task_id])
+                errors["Invalid task id"] += len(by_task[stream.id])
                 continue
-            events = [e for e in by_task[task_id] if e.allow_locked or not is_locked(task)]
-            errors["Invalid task id"] += len(by_task[task_id]) - len(events)
+            events = [e for e in by_task[stream.id] if e.allow_locked or not is_locked(task)]
+            errors["Invalid task id"] += len(by_task[stream.id]) - len(events)
             if events:
-                await session.save("task", stream, decide_metrics(task, events, now))
+                changes.append((stream, decide_metrics(task, events, now)))
                 accepted.extend((e.task, e.type, e.doc) for e in events)
+        await session.save_many("task", changes)
         if not accepted:
             raise ApiError(400, 131, "Events not added", **{k: v for k, v in errors.items() if v})
         await ctx.telemetry.insert_events(session.conn, caller.company, accepted)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import Any
 
 from taskstream.api.context import AppContext
+from taskstream.commands import store
 from tests.conftest import Tenant
 
 
@@ -136,3 +138,24 @@ async def test_in_progress_task_gets_active_duration(tenant: Tenant) -> None:
 async def test_unknown_task_log_is_400_101(tenant: Tenant) -> None:
     failure = await tenant.fails("events.get_task_log", task="0" * 32)
     assert (failure.status, failure.subcode) == (400, 101)
+
+
+async def test_concurrent_batches_over_the_same_tasks_append_contiguous_versions(ctx: AppContext,
+                                                                                tenant: Tenant) -> None:
+    """A batch locks, loads and saves all its tasks at once (`load_many`/`save_many`): batches racing over the same
+    tasks, listed in different orders, neither deadlock nor lose an update; each task gets one event per batch."""
+    tasks = [await tenant.create_task(f"shared {i}") for i in range(5)]
+    batches = 6
+    bodies = await asyncio.gather(*(
+        add_batch(tenant, *(scalar(task, "loss", "train", float(b), b) for task in (tasks if b % 2 else tasks[::-1])))
+        for b in range(1, batches + 1)))
+    assert all(body["data"]["added"] == len(tasks) for body in bodies)
+    async with ctx.pool.acquire() as conn:
+        for task in tasks:
+            recorded = await store.read_stream(conn, task)
+            assert [e.version for e in recorded] == list(range(1, batches + 2))
+            assert [e.type for e in recorded[1:]] == ["MetricsReported"] * batches
+    doc = (await tenant.call("tasks.get_by_id", task=tasks[0]))["task"]
+    assert doc["last_iteration"] == batches
+    (variant,) = [v for metric in doc["last_metrics"].values() for v in metric.values()]
+    assert (variant["min_value"], variant["max_value"]) == (1.0, float(batches))

@@ -14,6 +14,10 @@ Modules:
 - ``processes`` — embedded PostgreSQL and the server subprocesses: start, wait ready, RSS, stop.
 - ``reference_apps`` — the two raw FastAPI + asyncpg apps the ratios are taken against.
 - ``report`` — ``print_table`` and the RSS line.
+- ``listing`` (get_all beside its own SQL), ``ingestion`` (events.add_batch beside COPY), ``consumer_latency``
+  (command → Kafka consumer through ``taskstream relay``), ``replay_bench`` (replay beside one cursor), ``histogram``,
+  ``startup`` (warm ``taskstream serve`` start) — the parts beyond the HTTP scenarios (``extra`` runs some).
+- ``summary`` — the closing table: one line per target with its same-run reference and a PASS/MISS verdict.
 
 Running is a report, not a test: the exit code is 0 even when a goal is missed, non-zero only when the
 harness itself fails.

@@ -33,6 +33,7 @@ from taskstream.projections.scalar_histogram import DEFAULT_SAMPLES, histogram_s
 from taskstream.schemas.contract import load_contract
 from taskstream.schemas.ids import new_id
 
+from . import summary
 from .replay_bench import scratch_database
 
 TARGET_RATIO = 2.0
@@ -115,6 +116,8 @@ async def _measure(ctx: AppContext, headers: dict[str, str], company: str, task:
               f"mean={statistics.mean(values):7.1f} ms")
     print(f"  response: longest series {longest} points (sample count {DEFAULT_SAMPLES}), {size / 1e6:.1f} MB")
     print(f"  p95 ratio endpoint ÷ SQL: {ratio:.2f} (target ≤ {TARGET_RATIO:g}) {'PASS' if ok else 'MISS'}")
+    summary.record("scalar histogram 10^6 pts", f"p95 {_percentile(api, 0.95):.0f} ms",
+                   f"SQL p95 {_percentile(sql, 0.95):.0f} ms", ratio, f"p95 <= {TARGET_RATIO:g}x", ok)
     return ok
 
 

@@ -58,9 +58,10 @@ class Connection:
     Not safe for concurrent use: one connection per client coroutine.
     """
 
-    def __init__(self, host: str, port: int, authorization: str | None = None) -> None:
+    def __init__(self, host: str, port: int, authorization: str | None = None,
+                 content_type: str = "application/json") -> None:
         self.host, self.port = host, port
-        headers = f"Host: {host}:{port}\r\nContent-Type: application/json\r\n"
+        headers = f"Host: {host}:{port}\r\nContent-Type: {content_type}\r\n"
         if authorization:
             headers += f"Authorization: {authorization}\r\n"
         self._headers = headers.encode()
@@ -72,19 +73,26 @@ class Connection:
 
         After any exception the connection is closed, and the next call opens a new one.
         """
+        return await self.request(b"POST", path, body)
+
+    async def get(self, path: str) -> Response:
+        """GET ``path`` (no body); raises like ``post``."""
+        return await self.request(b"GET", path, b"")
+
+    async def request(self, method: bytes, path: str, body: bytes) -> Response:
         try:
-            return await self._exchange(path, body)
+            return await self._exchange(method, path, body)
         except BaseException:
             self.close()
             raise
 
-    async def _exchange(self, path: str, body: bytes) -> Response:
+    async def _exchange(self, method: bytes, path: str, body: bytes) -> Response:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
         self._writer.write(
-            b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
-            % (path.encode(), self._headers, len(body), body)
+            b"%s %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (method, path.encode(), self._headers, len(body), body)
         )
         head = await self._reader.readuntil(b"\r\n\r\n")
         status, length, chunked, close = _parse_head(head)

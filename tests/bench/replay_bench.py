@@ -1,6 +1,7 @@
-"""Benchmarks of the read side: replay rate (target ≥ 100k events/s, memory bounded) and command → Kafka
-consumer latency (target p99 ≤ 50 ms at 1000 commands/s). Run against a scratch database: both append
-synthetic events to its log (company `bench`); the replay bench creates its own database on the server.
+"""Replay bench (issue 13): the task read model rebuilt from N events, beside simply reading the same events from
+the log with one cursor (target ≥ 0.5× that rate, memory bounded), and beside a COPY of the final rows (shown for
+scale). Runs in a scratch database it creates on the server: it appends synthetic events to its log (company
+`bench`).
 
 ``python -m tests.bench.replay_bench [--events N] [--runs R] [--database-url URL]`` runs the replay bench (on an
 embedded PostgreSQL in a temporary directory unless a URL is given) and prints its figures."""
@@ -24,9 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from taskstream.api.database import EmbeddedPostgres, migrate
-from taskstream.projections.replay import replay_model
+from taskstream.commands.store import snapshot_of_log
+from taskstream.projections.kafka_codec import types_of
+from taskstream.projections.replay import FETCH, replay_model
+from taskstream.projections.replay_models import READ_MODELS
 from taskstream.schemas.ids import new_id
-from tests.bench import consumer_latency
 
 EVENTS_PER_TASK = 10
 _STAMP = """to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"""
@@ -112,6 +115,25 @@ async def _copy_reference(database_url: str, runs: int) -> tuple[int, list[float
         await conn.close()
 
 
+async def _cursor_reference(database_url: str, runs: int) -> tuple[int, list[float]]:
+    """Read the events the task replay reads (same types, same order, same row shape) with one server-side cursor
+    in one snapshot, FETCH by FETCH, doing nothing with them: (events, seconds of each run)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        types = types_of(READ_MODELS["tasks"].families)
+        seconds, count = [], 0
+        for _ in range(runs):
+            started, count = time.perf_counter(), 0
+            async with snapshot_of_log(conn) as log:
+                cursor = await log.cursor(types, "fold")
+                while batch := await cursor.fetch(FETCH):
+                    count += len(batch)
+            seconds.append(time.perf_counter() - started)
+        return count, seconds
+    finally:
+        await conn.close()
+
+
 async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int = 3) -> dict[str, Any]:
     """In a scratch database on the server of `database_url`: append `events` synthetic task events (10 per
     task), replay the task read model `runs` times (rate: events/s over the whole replay: bulk, index builds,
@@ -129,22 +151,20 @@ async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int
             seconds.append(result.seconds)
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         rows, copy_seconds = await _copy_reference(url, runs)
+        read_events, read_seconds = await _cursor_reference(url, runs)
     copy_rates = [rows / s for s in copy_seconds]
+    read_rates = [read_events / s for s in read_seconds]
     return {"events": result.events, "seconds_best": round(min(seconds), 2),
             "events_per_s_best": round(max(rates)), "events_per_s_median": round(statistics.median(rates)),
             "target_events_per_s": 100_000, "copy_rows": rows, "copy_rows_per_s_best": round(max(copy_rates)),
             "copy_rows_per_s_median": round(statistics.median(copy_rates)),
             "ratio_best": round(max(rates) / max(copy_rates), 2),
             "ratio_median": round(statistics.median(rates) / statistics.median(copy_rates), 2),
+            "read_events": read_events, "read_events_per_s_best": round(max(read_rates)),
+            "read_events_per_s_median": round(statistics.median(read_rates)),
+            "read_ratio_median": round(statistics.median(rates) / statistics.median(read_rates), 2),
             "peak_rss_mb": round(rss_after / 1024, 1), "peak_rss_growth_mb": round((rss_after - rss_before) / 1024, 1),
             "load_average": (round(load_before, 2), round(os.getloadavg()[0], 2))}
-
-
-async def run_consumer_latency_bench(database_url: str, bootstrap: str, rate: int = 1000,
-                                     seconds: float = 10.0) -> dict[str, Any]:
-    """Command commit → message received by a Kafka consumer, through the relay, at `rate` commands/s; the load
-    generator, the relay and the consumer each in its own process (see `consumer_latency`)."""
-    return await consumer_latency.run(database_url, bootstrap, rate, seconds)
 
 
 async def _main(args: argparse.Namespace) -> None:
