@@ -31,7 +31,6 @@ from tests.clients.conftest import clients_python  # noqa: F401  (the real SDK's
 from tests.serve_process import ServeProcess, scratch_database
 
 CHROMIUM = os.environ.get("TASKSTREAM_CHROMIUM", "/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @dataclass
@@ -113,6 +112,7 @@ def web_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set TASKSTREAM_CHROMIUM)")
     with sync_api.sync_playwright() as playwright:
