@@ -60,6 +60,10 @@ def test_tasks_table_shows_a_task_created_through_the_api(admin_page: Any, web_s
     admin_page.click("text=Apply")
     admin_page.wait_for_url("**q=*")
     assert admin_page.locator("tbody tr").count() == 1
+    admin_page.set_viewport_size({"width": 375, "height": 760})  # a phone: only the table scrolls sideways
+    assert admin_page.evaluate("document.documentElement.scrollWidth") <= 375
+    admin_page.keyboard.press("Tab")  # keyboard reachable: the first Tab lands on the skip link
+    assert admin_page.evaluate("document.activeElement.className") == "skip"
 
 
 def test_a_status_change_through_the_api_appears_without_reload(admin_page: Any, web_server: WebServer) -> None:
@@ -192,5 +196,7 @@ def test_screenshot_of_the_tasks_table(admin_page: Any, web_server: WebServer) -
         if status == "queued":
             api.call("tasks.enqueue", task=task_id)
     admin_page.goto("/tasks?tag=sweep&param=Args|lr&metric=loss|val")
+    admin_page.locator("#live-state.on").wait_for()
+    admin_page.wait_for_timeout(1500)  # the rows' highlight of the changes replayed since the render fades
     Path(target).mkdir(parents=True, exist_ok=True)
     admin_page.screenshot(path=str(Path(target) / "ui-tasks.png"))
