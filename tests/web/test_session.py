@@ -165,3 +165,12 @@ async def test_edit_and_clone_run_the_api_handlers(browser_client: httpx.AsyncCl
     await browser_client.post("/ui/tasks/clone", data={"ids": task_id, "csrf": csrf, "clone_name": "the clone"})
     clones = (await tenant.call("tasks.get_all", name="^the clone$", only_fields=["id", "parent"]))["tasks"]
     assert len(clones) == 1
+
+
+async def test_a_form_without_a_length_is_not_read(browser_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"access_key=" + b"x" * 1000
+
+    response = await browser_client.post("/login", content=chunks(),
+                                         headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
