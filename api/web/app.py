@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import FormData
 
 from taskstream.api.app import TOKEN_COOKIE, _over_https
 from taskstream.api.web.session import (
@@ -53,8 +54,8 @@ async def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", next=safe_next(next), error=None)
 
 
-def _field(form: object, name: str, limit: int) -> str:
-    value = form.get(name) if hasattr(form, "get") else None  # type: ignore[union-attr]
+def _field(form: FormData, name: str, limit: int) -> str:
+    value = form.get(name)
     return value.strip() if isinstance(value, str) and len(value) <= limit else ""
 
 
