@@ -21,6 +21,7 @@ Options (each also settable by environment variable, flag wins):
   --consumer-rate  BENCH_CONSUMER_RATE  commands/s for the Kafka latency bench (default -1: half the `edit`
                    capacity measured in this run, 500/s when edit did not run; 0 skips it)
   --startup        BENCH_STARTUP        1 (default) measures `taskstream serve` start, warm; 0 skips it
+  --web-rows       BENCH_WEB_ROWS       tasks for the web UI bench, tests/bench/web.py (default 200000; 0 skips it)
 A run at the issue's sizes (BENCH_LISTING_ROWS=1000000 BENCH_REPLAY_EVENTS=1000000) took 39 minutes on the
 project's 2-core machine shared with other test runs, hence the smaller defaults; for quick
 iterations e.g. `--only create --seconds 4 --listing-rows 0 --replay-events 0 --histogram-iterations 0
@@ -80,6 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ingest-seconds", type=float, default=float(env("BENCH_INGEST_SECONDS", "8")))
     parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "-1")))
     parser.add_argument("--startup", type=int, default=int(env("BENCH_STARTUP", "1")))
+    parser.add_argument("--web-rows", type=int, default=int(env("BENCH_WEB_ROWS", "200000")))
     return parser.parse_args(argv)
 
 
@@ -300,6 +302,10 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     for item in [p for p in started if isinstance(p, processes.ServerProcess)]:
         item.stop()  # the HTTP servers are done: the parts below measure alone
     run_async(run_extra(uri, args.replay_events, args.histogram_iterations))
+    if args.web_rows:  # the web UI: tasks table vs get_all, live updates (tests/bench/web.py)
+        from .web import run_web_bench
+
+        run_async(run_web_bench(uri, args.web_rows))
     if args.startup:
         run_async(run_startup_bench())
     print_summary()
