@@ -59,9 +59,10 @@ def task_charts(histogram: dict[str, dict[str, dict[str, Any]]], time_axis: bool
 
 def compare_charts(histogram: dict[str, dict[str, dict[str, dict[str, Any]]]], tasks: list[str],
                    time_axis: bool = False) -> list[dict[str, Any]]:
-    """One chart per metric overlaying every task's series: `[{metric, series: [{task, variant, label}], data}]`
-    from `compare_histograms`' `{metric: {variant: {task: {name, x, y}}}}`; series by task (in `tasks`' order)
-    then variant, labelled "task name · variant" (just the task name when the metric has one variant)."""
+    """One chart per metric overlaying every task's series: `[{metric, series: [{task, variant, label, dash}],
+    data}]` from `compare_histograms`' `{metric: {variant: {task: {name, x, y}}}}`; series by task (in `tasks`'
+    order) then variant, labelled "task name · variant" (just the task name when the metric has one variant); a
+    task keeps one colour, so its variants after the first are dashed."""
     charts = []
     for metric in sorted(histogram):
         variants = sorted(histogram[metric])
@@ -72,7 +73,7 @@ def compare_charts(histogram: dict[str, dict[str, dict[str, dict[str, Any]]]], t
                 if found is None:
                     continue
                 label = found["name"] if len(variants) == 1 else f"{found['name']} · {variant}"
-                labels.append({"task": task, "variant": variant, "label": label})
+                labels.append({"task": task, "variant": variant, "label": label, "dash": variant != variants[0]})
                 series.append(([_x(x, time_axis) for x in found["x"]], found["y"]))
         charts.append({"metric": metric, "series": labels, "data": align(series)})
     return charts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from taskstream.api.web.chart_data import align, compare_charts, new_points, pick_series, task_charts
@@ -48,6 +49,7 @@ def test_compare_charts_overlay_the_tasks_in_the_given_order() -> None:
     assert [s["label"] for s in loss["series"]] == ["run A", "run B"]
     assert loss["data"] == [[1, 2], [1, 2], [5, 6]]
     assert [s["label"] for s in acc["series"]] == ["run A · t", "run B · v"]
+    assert [s["dash"] for s in acc["series"]] == [False, True]
     assert acc["data"] == [[1, 2], [1, None], [None, 2]]
 
 
@@ -65,3 +67,28 @@ def test_new_points_group_events_by_series() -> None:
 
     assert new_points(events) == {"loss": {"train": [[5, 6], [0.5, 0.4]]}}
     assert new_points(events, time_axis=True)["loss"]["val"] == [[3.0], [1]]
+
+
+def test_a_plotly_line_plot_becomes_a_chart() -> None:
+    from taskstream.api.web.plots import shape_plot
+
+    figure = {"data": [{"name": "s", "x": [3, 1, 2], "y": [5, 2, 3], "mode": "markers", "type": "scatter"},
+                       {"name": "t", "x": [1, 2], "y": [1, 1], "mode": "lines"}], "layout": {"title": "scatter"}}
+
+    shaped = shape_plot({"metric": "m", "variant": "v", "iter": 0, "plot_str": json.dumps(figure)})
+
+    assert (shaped["kind"], shaped["title"], shaped["series"]) == ("chart", "scatter", ["s", "t"])
+    assert shaped["data"] == [[1, 2, 3], [2, 3, 5], [1, 1, None]] and shaped["points"] == [True, False]
+
+
+def test_a_plotly_table_becomes_rows_and_anything_else_json() -> None:
+    from taskstream.api.web.plots import shape_plot
+
+    table = {"data": [{"type": "table", "header": {"values": ["a", "b"]}, "cells": {"values": [[1, 3], [2, 4]]}}],
+             "layout": {"title": "t"}}
+    shaped = shape_plot({"metric": "table", "plot_str": json.dumps(table)})
+    assert (shaped["kind"], shaped["header"], shaped["rows"]) == ("table", ["a", "b"], [["1", "2"], ["3", "4"]])
+
+    heatmap = shape_plot({"metric": "h", "plot_str": json.dumps({"data": [{"type": "heatmap", "z": [[1]]}]})})
+    assert heatmap["kind"] == "raw" and '"heatmap"' in heatmap["text"]
+    assert shape_plot({"metric": "x", "plot_str": "not json"})["kind"] == "raw"
