@@ -197,11 +197,15 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
     """The app; `make_context` is an async context manager factory yielding the AppContext; `limits` default to
     the environment's (`api.limits`), `files` (the files endpoint's folder and upload limit) too."""
 
+    from taskstream.api.web.app import install as install_web
+    from taskstream.api.web.app import running as web_running
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with make_context() as ctx:
             app.state.ctx = ctx
-            yield
+            async with web_running(app):  # the web UI's live feed
+                yield
 
     app = FastAPI(title="taskstream", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.limits = limits or Limits.from_env()
@@ -249,6 +253,7 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
         return Response(await prometheus_text(request.app.state.ctx.pool), media_type="text/plain; version=0.0.4")
 
     add_file_routes(app, files or FileSettings.from_env())  # before the catch-all: /files/... is not an endpoint
+    install_web(app)  # the web UI (api/web): its paths have no dot, so they never shadow `/{service}.{action}`
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"])
     async def dispatch(request: Request) -> Response:

@@ -63,6 +63,19 @@ def decide_remove_entry(doc: dict[str, Any] | None, queue_id: str, company: str,
     return [TaskUnqueued(task=task_id, at=iso(now), reason=reason)] if present else []
 
 
+def decide_move_entry(doc: dict[str, Any] | None, queue_id: str, company: str, task_id: str, present: bool,
+                      bounds: tuple[int, int] | None, to_front: bool, version: int, now: datetime) -> list[Event]:
+    """Move the task's entry to the front or the back: its entry leaves (`moved`) and comes back at a position
+    before the first or after the last, in one append, so the order stays a fact of the log (and a queue
+    consumer sees the entry as new). 703 when the task is not in the queue."""
+    owned_queue(doc, queue_id, company)
+    if not present or bounds is None:
+        raise ApiError(400, 703, None, task=task_id, id=queue_id, company=company)
+    position = bounds[0] - 1 if to_front else max(bounds[1], version + 2)
+    stamp = iso(now)
+    return [TaskUnqueued(task=task_id, at=stamp, reason="moved"), TaskQueued(task=task_id, at=stamp, position=position)]
+
+
 def decide_claim(doc: dict[str, Any] | None, queue_id: str, company: str, first: dict[str, str] | None,
                  now: datetime) -> list[Event]:
     """get_next_task: pop the head entry (nothing when the queue is empty). The task itself is not changed (§8)."""

@@ -98,6 +98,15 @@ class RemoveQueueEntry:
 
 
 @dataclass(frozen=True)
+class MoveQueueEntry:
+    """Move the task's entry to the front (runs next) or the back of its queue (the web UI's reorder)."""
+
+    queue: str
+    task: str
+    to_front: bool
+
+
+@dataclass(frozen=True)
 class ClaimTask:
     """Take an entry out of the queue for a worker: the head entry (`queues.get_next_task`), or exactly the entry
     of `task` at `position` (a queue consumer's claim of an entry it was told about)."""

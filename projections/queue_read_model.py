@@ -96,6 +96,11 @@ class QueueTableLookups:
         rows = await db.fetch("SELECT task FROM queue_entries WHERE queue = $1 ORDER BY position", queue_id)
         return [r["task"] for r in rows]
 
+    async def position_bounds(self, db: Reader, queue_id: str) -> tuple[int, int] | None:
+        row = await db.fetchrow("SELECT min(position) AS first, max(position) AS last FROM queue_entries "
+                                "WHERE queue = $1", queue_id)
+        return None if row is None or row["first"] is None else (int(row["first"]), int(row["last"]))
+
 
 async def queue_watched(pool: asyncpg.Pool, company: str, queue_id: str) -> bool:
     """Whether a live registered worker lists the queue (`verify_watched_queue`, §5.25)."""

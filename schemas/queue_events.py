@@ -34,7 +34,7 @@ class TaskQueued(QueueEntryChanged):
 
 class TaskUnqueued(QueueEntryChanged):
     """The task's entry left the queue. `reason`: dequeued, claimed (get_next_task), removed (remove_task),
-    stopped, reset, deleted, archived, queue deleted."""
+    stopped, reset, deleted, archived, queue deleted, moved (followed by its `TaskQueued` at the new position)."""
 
     reason: str
 

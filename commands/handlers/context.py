@@ -70,6 +70,9 @@ class QueueLookups(Protocol):
     async def entry_tasks(self, db: Reader, queue_id: str) -> list[str]:
         """The tasks waiting in the queue, in queue order."""
 
+    async def position_bounds(self, db: Reader, queue_id: str) -> tuple[int, int] | None:
+        """(first, last) entry position of the queue, None when it is empty."""
+
 
 class ProjectLookups(Protocol):
     """Reads of the project read model (`projects`)."""

@@ -22,6 +22,7 @@ from taskstream.commands.decide_queue import (
     decide_create_queue,
     decide_delete_queue,
     decide_dequeue,
+    decide_move_entry,
     decide_remove_entry,
 )
 from taskstream.commands.decide_task import writable
@@ -34,6 +35,7 @@ from taskstream.commands.messages import (
     CreateQueue,
     DeleteQueue,
     DequeueTask,
+    MoveQueueEntry,
     RemoveQueueEntry,
 )
 from taskstream.commands.session import CommandSession
@@ -167,6 +169,22 @@ async def remove_task(ctx: CommandContext, caller: Caller, command: RemoveQueueE
             raise ApiError(400, 703, None, task=command.task, id=command.queue, company=caller.company)
         await session.save("queue", queue, events)
         return {"removed": 1}
+
+    return await run_command(ctx, caller.company, caller.metadata, work, caller.idempotency_key)
+
+
+async def move_task(ctx: CommandContext, caller: Caller, command: MoveQueueEntry) -> dict[str, Any]:
+    """Move the task's entry to the front or the back of the queue (the task keeps its status); not in the queue
+    → 400/703. `{moved}`."""
+
+    async def work(session: CommandSession) -> dict[str, Any]:
+        queue = await session.load("queue", command.queue)
+        present = await ctx.queues.has_entry(session.conn, command.queue, command.task)
+        bounds = await ctx.queues.position_bounds(session.conn, command.queue)
+        events = decide_move_entry(queue.doc, command.queue, caller.company, command.task, present, bounds,
+                                   command.to_front, queue.version, utc_now())
+        await session.save("queue", queue, events)
+        return {"moved": 1}
 
     return await run_command(ctx, caller.company, caller.metadata, work, caller.idempotency_key)
 
