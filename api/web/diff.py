@@ -14,8 +14,9 @@ MAX_ROWS = 2000  # a comparison or change list longer than this is cut (the page
 MAX_TEXT_DIFF_LINES = 400
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Dotted paths to the leaves of nested objects (lists and scalars are leaves); `{}` for an empty object."""
+def flatten(value: Any, prefix: str = "", empty: bool = True) -> dict[str, Any]:
+    """Dotted paths to the leaves of nested objects (lists and scalars are leaves); an empty object is a leaf `{}`
+    unless `empty` is false (then it is left out, as an object with nothing in it)."""
     if not isinstance(value, dict):
         return {prefix: value} if prefix else {"": value}
     flat: dict[str, Any] = {}
@@ -23,8 +24,8 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         path = f"{prefix}.{key}" if prefix else str(key)
         child = value[key]
         if isinstance(child, dict) and child:
-            flat.update(flatten(child, path))
-        else:
+            flat.update(flatten(child, path, empty))
+        elif empty or child != {}:
             flat[path] = child
     return flat
 
@@ -94,12 +95,15 @@ class Change:
     kind: str  # "added", "removed" or "changed"
 
 
-def changes(before: Any, after: Any) -> list[Change]:
+def changes(before: Any, after: Any, skip: tuple[str, ...] = ()) -> list[Change]:
     """The leaves that differ between an audit entry's `before` and `after` (dicts of dotted path -> value, or whole
-    documents; None for a task's creation or deletion), path order, at most MAX_ROWS."""
-    old, new = flatten(before or {}), flatten(after or {})
+    documents; None for a task's creation or deletion), path order, at most MAX_ROWS; paths in `skip` (and below
+    them) left out. An empty object and no object are the same."""
+    old, new = flatten(before or {}, empty=False), flatten(after or {}, empty=False)
     found = []
     for path in sorted(old.keys() | new.keys()):
+        if path.split(".", 1)[0] in skip:
+            continue
         was, now = old.get(path), new.get(path)
         if was == now:
             continue

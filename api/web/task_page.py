@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from taskstream.api.web import task_view as view
-from taskstream.api.web.live import live_after
 from taskstream.api.web.diff import changes, configuration, flatten, hyperparameters
+from taskstream.api.web.live import live_after
 from taskstream.api.web.plots import shape_plot
 from taskstream.api.web.session import NotFound, WebSession, render, web_caller
 from taskstream.api.web.task_data import router as data_router
@@ -42,6 +42,8 @@ MAX_PLOTS = 60
 IMAGE_ITERATIONS = 3
 HISTORY_PAGE = 50
 MAX_MODELS_READ = 50
+# Fields every change rewrites: the timeline leaves them out of its before/after tables.
+BOOKKEEPING = ("last_update", "last_change")
 
 
 def plain_id(value: str) -> bool:
@@ -70,7 +72,7 @@ async def _summary(request: Request, session: WebSession, task: dict[str, Any]) 
     parent = await task_document(pool, task["parent"], session.company) if task.get("parent") else None
     queue_id = (task.get("execution") or {}).get("queue")
     queue = await queue_by_id(pool, session.company, queue_id, 0) if queue_id else None
-    return {"parent": parent, "queue": queue, "queue_id": queue_id,
+    return {"parent": parent, "queue": queue, "queue_id": queue_id, "users": await _user_names(request, session),
             "single_values": (await single_values(pool, [await readable(request, session, task)])).get(task["id"], [])}
 
 
@@ -139,7 +141,7 @@ async def _history(request: Request, session: WebSession, task: dict[str, Any]) 
                               routine)
     entries = page.entries if page else []
     for entry in entries:
-        entry["changes"] = changes(entry["before"], entry["after"])
+        entry["changes"] = [view.readable_change(c) for c in changes(entry["before"], entry["after"], BOOKKEEPING)]
         entry["when"] = view.when(entry["time"])
     return {"entries": entries, "older": page.older if page else None, "hidden": page.hidden if page else 0,
             "routine": routine, "users": await _user_names(request, session)}
@@ -185,7 +187,7 @@ async def task_as_it_was(request: Request, task_id: str, version: str) -> Respon
     if past is None:
         raise NotFound("version")
     doc = past.doc or {}
-    since = changes(_comparable(doc), _comparable(task))
+    since = [view.readable_change(c) for c in changes(_comparable(doc), _comparable(task))]
     return render(request, "task_asof.html", nav="tasks", task=task, past=past, doc=doc, tab="history", tabs=TABS,
                   since=since, params=view.params(doc), configurations=view.configurations(doc),
                   **await _header(request, session, task))

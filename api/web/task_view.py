@@ -4,13 +4,16 @@ models lists. Pure: no I/O; the pages pass in what they read.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from taskstream.api.web.artifacts import external_link, files_link, preview
-from taskstream.api.web.diff import display
+from taskstream.api.web.diff import Change, display
 
 MAX_ARTIFACTS = 500
+_ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)?$")
 MAX_PARAMS = 5000
 
 
@@ -23,6 +26,15 @@ def when(value: Any) -> str:
     except ValueError:
         return value
     return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.utcoffset() is not None else "")
+
+
+def readable_change(change: Change) -> Change:
+    """A history change with ISO times shown as `when` shows them."""
+    return replace(change, before=_time_text(change.before), after=_time_text(change.after))
+
+
+def _time_text(text: str) -> str:
+    return when(text) if _ISO_TIME.match(text) else text
 
 
 def when_ms(value: Any) -> str:
@@ -107,8 +119,9 @@ def model_row(link: dict[str, str], model: dict[str, Any] | None) -> dict[str, A
     """A model line of the models tab: the task's name for it, and what the model says (None when unreadable)."""
     if model is None:
         return {**link, "found": False}
-    return {**link, "found": True, "model_name": display(model.get("name")), "framework": display(model.get("framework")),
-            "ready": bool(model.get("ready")), "uri": display(model.get("uri")), "link": files_link(model.get("uri")),
+    return {**link, "found": True, "model_name": display(model.get("name")),
+            "framework": display(model.get("framework")), "ready": bool(model.get("ready")),
+            "uri": display(model.get("uri")), "link": files_link(model.get("uri")),
             "external": external_link(model.get("uri")), "created": when(model.get("created")),
             "tags": [display(t) for t in model.get("tags") or []]}
 

@@ -58,3 +58,12 @@ def test_changes_of_a_creation_and_a_deletion() -> None:
 def test_long_comparisons_are_cut() -> None:
     assert len(compare([{str(i): i for i in range(MAX_ROWS + 10)}])) == MAX_ROWS
     assert len(changes(None, {str(i): i for i in range(MAX_ROWS + 10)})) == MAX_ROWS
+
+
+def test_changes_leave_out_skipped_fields_and_treat_an_empty_object_as_none() -> None:
+    before = {"hyperparams": {}, "last_update": "t1"}
+    after = {"hyperparams": {"Args": {"lr": {"value": "0.1"}}}, "last_update": "t2"}
+
+    found = [(c.path, c.kind) for c in changes(before, after, skip=("last_update",))]
+
+    assert found == [("hyperparams.Args.lr.value", "added")]

@@ -256,9 +256,9 @@
       if (!cursor || e.iter > cursor[0] || (e.iter === cursor[0] && e.seq > cursor[1])) cursor = [e.iter, e.seq];
     });
     if (!Object.keys(points).length) return;
-    this.cursor = cursor;
     if (!this.loaded) { this.catchUpLater = true; return; }
-    if (!this.merge(points)) this.poll();
+    if (this.merge(points)) this.cursor = cursor;
+    else this.poll();  // a new metric or variant: the poll reloads the charts
   };
 
   // New points since the cursor; at most one request at a time, and one more right after it when asked meanwhile.
