@@ -96,7 +96,8 @@ async def logout(request: Request) -> Response:
 # is unknown, and the newer `/projects/<project>/tasks/<task>/...` form. They open the task page's tab.
 SDK_TABS = {"output": "log", "execution": "execution", "hyper-params": "hyperparameters", "artifacts": "artifacts",
             "info-output": "summary", "general": "summary", "scalars": "scalars", "plots": "plots",
-            "debugImages": "debug-images", "debug-images": "debug-images", "log": "log", "models": "models"}
+            "debugImages": "debug-images", "debug-images": "debug-images", "log": "log", "models": "models",
+            "scalar": "scalars", "plot": "plots", "artifact": "artifacts", "configuration": "configuration"}
 
 
 def sdk_tab(rest: str) -> str | None:

@@ -70,7 +70,9 @@ def _event(kind: str, data: str, event_id: str | None = None) -> bytes:
 @router.get("/ui/live")
 async def live(request: Request) -> Response:
     session = await web_caller(request)
-    feed: LiveFeed = request.app.state.live_feed
+    feed: LiveFeed | None = getattr(request.app.state, "live_feed", None)
+    if feed is None:  # an app served without its lifespan (never by `taskstream serve`)
+        return Response("Live updates are not running.\n", status_code=503, media_type="text/plain")
     listener = await _listener(request, session)
     if feed.count(listener.owner) >= MAX_STREAMS:
         return Response(f"At most {MAX_STREAMS} live streams per key pair; close another tab.\n", status_code=429,

@@ -1,0 +1,97 @@
+"""The live feed (`projections.live_feed`): one follower of the log, fanned out per company and per task, resumed
+from a position still in memory, and told to reload when the position is older."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from taskstream.api.context import AppContext
+from taskstream.projections.live_feed import Listener, LiveFeed, LiveMessage, format_position, parse_position
+from tests.conftest import Tenant
+
+
+@pytest.fixture
+async def feed(ctx: AppContext) -> AsyncIterator[LiveFeed]:
+    running = LiveFeed(ctx.pool, poll_interval=0.02)
+    task = asyncio.create_task(running.run())
+    await running.started.wait()
+    yield running
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _next(listener: Listener, task_id: str) -> LiveMessage:
+    """The next message about `task_id` (others' messages of the shared test database are skipped)."""
+    while True:
+        message = await asyncio.wait_for(listener.queue.get(), 5)
+        assert message is not None
+        if message.stream == task_id:
+            return message
+
+
+async def test_a_company_sees_its_changes_and_only_its_own(feed: LiveFeed, tenant: Tenant,
+                                                          other_tenant: Tenant) -> None:
+    mine, theirs = Listener(tenant.company), Listener(other_tenant.company)
+    assert await feed.subscribe(mine, None) and await feed.subscribe(theirs, None)
+    task_id = await tenant.create_task("live one")
+    await tenant.call("tasks.started", task=task_id)
+    created, started = await _next(mine, task_id), await _next(mine, task_id)
+    assert created.type == "TaskCreated" and created.data["fields"]["status"] == "created"
+    assert started.data["fields"]["status"] == "in_progress" and started.position > created.position
+    await asyncio.sleep(0.2)
+    assert all(m is None or m.company == other_tenant.company for m in _drain(theirs))
+
+
+def _drain(listener: Listener) -> list[LiveMessage | None]:
+    found = []
+    while not listener.queue.empty():
+        found.append(listener.queue.get_nowait())
+    return found
+
+
+async def test_a_reconnect_resumes_after_its_last_position(feed: LiveFeed, tenant: Tenant) -> None:
+    first = Listener(tenant.company)
+    await feed.subscribe(first, None)
+    task_id = await tenant.create_task("resumed")
+    seen = await _next(first, task_id)
+    feed.unsubscribe(first)
+    await tenant.call("tasks.started", task=task_id)  # while disconnected
+    await tenant.call("tasks.stopped", task=task_id)
+    await _until(lambda: feed.position > seen.position)
+    await asyncio.sleep(0.2)
+    again = Listener(tenant.company)
+    assert await feed.subscribe(again, parse_position(format_position(seen.position)))
+    missed = [await _next(again, task_id), await _next(again, task_id)]
+    assert [m.data["fields"]["status"] for m in missed] == ["in_progress", "stopped"]
+
+
+async def test_a_position_older_than_the_memory_asks_for_a_reload(feed: LiveFeed, tenant: Tenant) -> None:
+    assert not await feed.subscribe(Listener(tenant.company), parse_position("1-1"))
+    assert parse_position("junk") is None and parse_position("1-" + "9" * 60) is None
+
+
+async def test_task_listeners_get_new_telemetry_once_per_batch(feed: LiveFeed, tenant: Tenant) -> None:
+    task_id = await tenant.create_task("telemetry")
+    watcher = Listener(tenant.company, frozenset([task_id]), telemetry=True)
+    await feed.subscribe(watcher, None)
+    lines = "\n".join(
+        f'{{"type": "training_stats_scalar", "task": "{task_id}", "iter": {i}, "metric": "loss", "variant": "v", '
+        f'"value": {1 / i}, "timestamp": 1000}}' for i in range(1, 4))
+    response = await tenant.raw("/events.add_batch", content=lines.encode(),
+                                headers={"Content-Type": "application/json-lines"})
+    assert response.json()["meta"]["result_code"] == 200
+    telemetry = await _next(watcher, task_id)
+    while telemetry.kind != "telemetry":  # the task's own events come first (TaskCreated, MetricsReported)
+        telemetry = await _next(watcher, task_id)
+    assert [e["iter"] for e in telemetry.data["events"]] == [1, 2, 3]
+
+
+async def _until(condition: object) -> None:
+    for _ in range(250):
+        if condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out")
