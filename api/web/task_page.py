@@ -157,6 +157,8 @@ VIEWS: dict[str, TabView] = {
     "models": _models, "log": _log, "scalars": _scalars, "plots": _plots, "debug-images": _images,
     "history": _history}
 
+ALIASES = {"configuration": "hyperparameters"}  # the SDK's configuration link: parameters and configuration share a tab
+
 
 async def _header(request: Request, session: WebSession, task: dict[str, Any]) -> dict[str, Any]:
     project = await project_by_id(request.app.state.ctx.pool, session.company, task["project"]) \
@@ -168,6 +170,7 @@ async def _header(request: Request, session: WebSession, task: dict[str, Any]) -
 @router.get("/tasks/{task_id}/{tab}")
 async def task_page(request: Request, task_id: str, tab: str = "summary") -> Response:
     """One tab of the task page; an unknown tab is the not-found page."""
+    tab = ALIASES.get(tab, tab)
     if tab not in VIEWS:
         raise NotFound("page")
     after = live_after(request)  # before reading: see live_after
