@@ -14,6 +14,7 @@ Options (each also settable by environment variable, flag wins):
   --histogram-iterations BENCH_HISTOGRAM_ITERATIONS  iterations of each of the 100 series of the histogram
                    bench (default 10000, 10^6 points; 0 skips it)
   --consumer-rate  BENCH_CONSUMER_RATE  commands/s for the Kafka latency bench (default 1000; 0 skips it)
+  --web-rows       BENCH_WEB_ROWS       tasks for the web UI bench, tests/bench/web.py (default 1000000; 0 skips it)
 Exit status: 0 when the report was printed (goals missed or not), 1 when the harness failed, 130 on Ctrl-C.
 """
 
@@ -60,6 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--replay-events", type=int, default=int(env("BENCH_REPLAY_EVENTS", "1000000")))
     parser.add_argument("--histogram-iterations", type=int, default=int(env("BENCH_HISTOGRAM_ITERATIONS", "10000")))
     parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "1000")))
+    parser.add_argument("--web-rows", type=int, default=int(env("BENCH_WEB_ROWS", "1000000")))
     return parser.parse_args(argv)
 
 
@@ -225,6 +227,10 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     for item in [p for p in started if isinstance(p, processes.ServerProcess)]:
         item.stop()  # the HTTP servers are done: the parts below measure alone
     run_async(run_extra(uri, args.listing_rows, args.replay_events, args.consumer_rate, args.histogram_iterations))
+    if args.web_rows:  # the web UI: tasks table vs get_all, live updates (tests/bench/web.py)
+        from .web import run_web_bench
+
+        run_async(run_web_bench(uri, args.web_rows))
 
 
 def stop_all(started: list[Any]) -> None:
