@@ -1,9 +1,10 @@
 """JSON for the task page's scripts, under `/ui/api/tasks/{task_id}/...`, authenticated by the session cookie
 like the pages (reads only: a GET changes nothing, and no other site can read the answer).
 
-- `scalars?x=iter|time`: one chart per metric as compact arrays (`chart_data`), each series downsampled by
-  `scalar_histogram` exactly as the SDK's `events.scalar_metrics_iter_histogram` default (2000 points), at most
-  `chart_data.MAX_SERIES` series; plus the position of the newest point, to ask for newer ones.
+- `scalars?x=iter|time[&metric=m...]`: one chart per metric as compact arrays (`chart_data`), each series
+  downsampled by `scalar_histogram` exactly as the SDK's `events.scalar_metrics_iter_histogram` default (2000
+  points); the metrics asked for (at most MAX_METRICS_PER_CALL, the page asks for those in view) or, without any,
+  every metric up to `chart_data.MAX_SERIES` series; plus the position of the newest point, to ask for newer ones.
 - `scalars/new?x=&iter=&seq=`: the points reported after that position (live), at most NEW_POINTS per call.
 - `log?before=<ms>` (earlier lines) or `log?after=<ms>` (newer lines, live): LOG_PAGE lines at most.
 """
@@ -24,6 +25,8 @@ from taskstream.projections.telemetry_scroll import task_events_page
 
 router = APIRouter()
 NEW_POINTS = 5000
+MAX_METRICS_PER_CALL = 20
+MAX_METRIC_NAME = 1000
 LOG_PAGE = 500
 MAX_INTEGER = 2**63 - 1
 
@@ -66,8 +69,12 @@ async def scalars(request: Request, task_id: str) -> Response:
     task = await readable_task(request, task_id)
     pool = request.app.state.ctx.pool
     cursor = await newest_point(request, task)  # first: a point reported meanwhile is read again, never lost
-    drawn, left_out = chart_data.pick_series(await scalar_series(pool, task))
-    metrics = metric_filter([{"metric": m} for m in drawn]) if left_out else ALL_METRICS
+    asked = list(dict.fromkeys(m[:MAX_METRIC_NAME] for m in request.query_params.getlist("metric")))
+    if asked:
+        drawn, left_out = asked[:MAX_METRICS_PER_CALL], asked[MAX_METRICS_PER_CALL:]
+    else:
+        drawn, left_out = chart_data.pick_series(await scalar_series(pool, task))
+    metrics = metric_filter([{"metric": m} for m in drawn]) if left_out or asked else ALL_METRICS
     histogram = await task_histogram(pool, task.owner, task.id, DEFAULT_SAMPLES,
                                      "timestamp" if time_axis(request) else "iter", metrics) if drawn else {}
     return json_response({"charts": chart_data.task_charts(histogram, time_axis(request)), "left_out": left_out,

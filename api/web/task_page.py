@@ -110,7 +110,7 @@ async def _log(request: Request, session: WebSession, task: dict[str, Any]) -> d
 
 
 async def _scalars(request: Request, session: WebSession, task: dict[str, Any]) -> dict[str, Any]:
-    return {}
+    return {"metrics": view.scalar_metrics(task)}
 
 
 async def _plots(request: Request, session: WebSession, task: dict[str, Any]) -> dict[str, Any]:

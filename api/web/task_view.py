@@ -126,6 +126,15 @@ def model_row(link: dict[str, str], model: dict[str, Any] | None) -> dict[str, A
             "tags": [display(t) for t in model.get("tags") or []]}
 
 
+def scalar_metrics(task: dict[str, Any]) -> list[str]:
+    """The names of the metrics the task reported scalars of (its `last_metrics`), sorted: the scalars tab's charts,
+    each read when it comes into view. A metric of single values only is among them (its chart then goes away)."""
+    found = task.get("last_metrics") if isinstance(task.get("last_metrics"), dict) else {}
+    names = {str(v.get("metric")) for variants in found.values() if isinstance(variants, dict)
+             for v in variants.values() if isinstance(v, dict) and v.get("metric")}
+    return sorted(names)
+
+
 def script_rows(task: dict[str, Any]) -> list[tuple[str, str]]:
     """The execution tab's labelled values of `script` (empty ones left out)."""
     script = task.get("script") if isinstance(task.get("script"), dict) else {}

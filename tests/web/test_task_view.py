@@ -45,3 +45,12 @@ def test_rows_of_a_task_document() -> None:
     assert [(a["key"], a["link"], a["preview"].kind) for a in found] == [("a", "/files/a.txt", "fetch"),
                                                                         ("z", None, "none")]
     assert params({}) == [] and artifacts({}) == []
+
+
+def test_the_scalars_tab_lists_the_metrics_of_last_metrics() -> None:
+    from taskstream.api.web.task_view import scalar_metrics
+
+    task = {"last_metrics": {"h1": {"v1": {"metric": "loss", "variant": "train"},
+                                    "v2": {"metric": "loss", "variant": "val"}},
+                             "h2": {"v1": {"metric": "accuracy", "variant": "val"}}}}
+    assert scalar_metrics(task) == ["accuracy", "loss"] and scalar_metrics({}) == []

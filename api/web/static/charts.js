@@ -141,7 +141,12 @@
     }
   };
 
-  // ---- a page of charts (task scalars or compare) ----
+  // ---- a page of charts (task scalars: lazily per metric; compare: all at once) ----
+  // The task page lists its metrics in `data-metrics` (from the task's last_metrics): one card each, whose points
+  // are fetched when the card comes into view, a few metrics per request, two requests at a time. So the first
+  // screen is drawn after reading its own metrics, not the whole task's (10^6 points take the server ~1 s).
+
+  var BATCH = 2, PARALLEL = 2;
 
   function ChartPage(root) {
     this.root = root;
@@ -149,11 +154,19 @@
     this.status = root.querySelector("[data-charts-status]");
     this.empty = root.querySelector("[data-charts-empty]");
     this.charts = {};
+    this.cards = {};
+    this.queue = [];
+    this.inflight = 0;
     this.settings = {smoothing: 0, log: false, time: false};
-    this.pending = null;
+    this.lazy = root.dataset.metrics !== undefined;
     this.controls();
-    this.load();
     var page = this;
+    if (this.lazy && window.IntersectionObserver) {
+      this.observer = new IntersectionObserver(function (entries) {
+        entries.forEach(function (entry) { if (entry.isIntersecting) page.want(entry.target.dataset.metric); });
+      }, {rootMargin: "0px"});
+    }
+    if (this.lazy) this.start(JSON.parse(root.dataset.metrics)); else this.load();
     if (window.ResizeObserver) {
       new ResizeObserver(function () { page.each(function (c) { c.resize(); }); }).observe(this.grid);
     }
@@ -183,7 +196,7 @@
     var axis = root.querySelector("[data-x-axis]");
     if (axis) axis.addEventListener("change", function () {
       page.settings.time = axis.value === "time";
-      page.load();
+      if (page.lazy) page.start(Object.keys(page.cards)); else page.load();
     });
     var filter = root.querySelector("[data-chart-filter]");
     if (filter) filter.addEventListener("input", function () {
@@ -194,49 +207,127 @@
     });
   };
 
-  ChartPage.prototype.url = function (path) {
+  ChartPage.prototype.url = function (path, metrics) {
     var base = this.root.dataset.charts + (path || "");
-    return base + (base.indexOf("?") < 0 ? "?" : "&") + "x=" + (this.settings.time ? "time" : "iter");
+    var query = "x=" + (this.settings.time ? "time" : "iter");
+    (metrics || []).forEach(function (m) { query += "&metric=" + encodeURIComponent(m); });
+    return base + (base.indexOf("?") < 0 ? "?" : "&") + query;
   };
 
-  ChartPage.prototype.load = function () {
-    var page = this, started = performance.now();
-    this.status.textContent = "Loading charts…";
-    json(this.url()).then(function (answer) {
-      page.cursor = answer.cursor;
-      page.render(answer);
-      var took = Math.round(performance.now() - started);
-      page.root.dataset.drawnMs = String(took);
-      page.status.textContent = answer.charts.length ? answer.charts.length + " charts" +
-        (answer.left_out && answer.left_out.length ? " (" + answer.left_out.length + " more metrics not drawn: " +
-          answer.left_out.slice(0, 10).join(", ") + (answer.left_out.length > 10 ? "…" : "") + ")" : "") : "";
-      page.root.dataset.ready = "1";
-      page.loaded = true;
-      if (page.catchUpLater) { page.catchUpLater = false; page.poll(); }
-    }).catch(function (error) {
-      page.status.textContent = "The charts could not be loaded: " + error.message;
+  ChartPage.prototype.clear = function () {
+    this.each(function (c) { c.plot.destroy(); });
+    this.charts = {};
+    this.cards = {};
+    this.queue = [];
+    this.grid.textContent = "";
+    if (this.observer) this.observer.disconnect();
+  };
+
+  ChartPage.prototype.card = function (metric) {
+    var card = document.createElement("figure");
+    card.className = "card chart-card";
+    card.dataset.chartCard = "1";
+    card.dataset.metric = metric;
+    var holder = document.createElement("div");
+    holder.className = "chart";
+    holder.dataset.metric = metric;
+    card.appendChild(holder);
+    this.grid.appendChild(card);
+    this.cards[metric] = card;
+    return card;
+  };
+
+  // Lazy mode: a card per metric, each loaded when seen.
+  ChartPage.prototype.start = function (metrics) {
+    this.clear();
+    this.started = performance.now();
+    delete this.root.dataset.ready;
+    if (this.empty) this.empty.hidden = metrics.length > 0;
+    var page = this;
+    metrics.forEach(function (metric) { page.add(metric); });
+    this.status.textContent = metrics.length ? metrics.length + " metrics" : "";
+    this.settle();
+  };
+
+  ChartPage.prototype.add = function (metric) {
+    var card = this.card(metric);
+    card.querySelector(".chart").textContent = "Loading " + metric + "…";
+    // the cards on the first screen are asked for at once (the observer reports them only a frame later)
+    if (!this.observer || card.getBoundingClientRect().top < window.innerHeight) this.want(metric);
+    if (this.observer) this.observer.observe(card);
+  };
+
+  ChartPage.prototype.want = function (metric) {
+    var card = this.cards[metric];
+    if (!card || card.dataset.requested) return;
+    card.dataset.requested = "1";
+    this.queue.push(metric);
+    this.pump();
+  };
+
+  ChartPage.prototype.pump = function () {
+    var page = this;
+    while (this.inflight < PARALLEL && this.queue.length) {
+      var metrics = this.queue.splice(0, BATCH);
+      this.inflight++;
+      json(this.url("", metrics)).then(function (answer) { page.drawn(metrics, answer); })
+        .catch(function (error) { page.status.textContent = "Charts could not be loaded: " + error.message; })
+        .then(function () { page.inflight--; page.pump(); page.settle(); });
+    }
+  };
+
+  ChartPage.prototype.drawn = function (metrics, answer) {
+    this.advance(answer.cursor);
+    var page = this, found = {};
+    answer.charts.forEach(function (chart) {
+      found[chart.metric] = true;
+      var card = page.cards[chart.metric] || page.card(chart.metric);
+      var holder = card.querySelector(".chart");
+      holder.textContent = "";
+      if (page.charts[chart.metric]) page.charts[chart.metric].plot.destroy();
+      page.charts[chart.metric] = new Chart(holder, chart, page.settings, null);
+    });
+    metrics.forEach(function (metric) {  // a metric with single values only has no chart
+      if (!found[metric] && page.cards[metric]) { page.cards[metric].remove(); delete page.cards[metric]; }
     });
   };
 
-  ChartPage.prototype.render = function (answer) {
-    this.each(function (c) { c.plot.destroy(); });
-    this.charts = {};
-    this.grid.textContent = "";
-    if (this.empty) this.empty.hidden = answer.charts.length > 0;
-    var colours = answer.colours || null;
-    for (var i = 0; i < answer.charts.length; i++) {
-      var chart = answer.charts[i];
-      var card = document.createElement("figure");
-      card.className = "card chart-card";
-      card.dataset.chartCard = "1";
-      card.dataset.metric = chart.metric;
-      var holder = document.createElement("div");
-      holder.className = "chart";
-      holder.dataset.metric = chart.metric;
-      card.appendChild(holder);
-      this.grid.appendChild(card);
-      this.charts[chart.metric] = new Chart(holder, chart, this.settings, colours);
-    }
+  // Every chart asked for so far is drawn: the page is ready (a frame later every chart is on screen).
+  ChartPage.prototype.settle = function () {
+    if (this.inflight || this.queue.length || this.root.dataset.ready) return;
+    var root = this.root;
+    root.dataset.ready = "1";
+    this.loaded = true;
+    requestAnimationFrame(function () {
+      setTimeout(function () { root.dataset.readyAt = String(Math.round(performance.now())); }, 0);
+    });
+    if (this.catchUpLater) { this.catchUpLater = false; this.poll(); }
+  };
+
+  ChartPage.prototype.advance = function (cursor) {
+    var now = this.cursor;
+    if (cursor && (!now || cursor[0] > now[0] || (cursor[0] === now[0] && cursor[1] > now[1]))) this.cursor = cursor;
+  };
+
+  // All at once (the compare page).
+  ChartPage.prototype.load = function () {
+    var page = this;
+    this.status.textContent = "Loading charts…";
+    delete this.root.dataset.ready;
+    this.inflight++;
+    json(this.url()).then(function (answer) {
+      page.clear();
+      if (page.empty) page.empty.hidden = answer.charts.length > 0;
+      answer.charts.forEach(function (chart) {
+        var holder = page.card(chart.metric).querySelector(".chart");
+        page.charts[chart.metric] = new Chart(holder, chart, page.settings, answer.colours || null);
+      });
+      page.status.textContent = answer.charts.length ? answer.charts.length + " charts" +
+        (answer.left_out && answer.left_out.length ? " (" + answer.left_out.length + " more metrics not drawn: " +
+          answer.left_out.slice(0, 10).join(", ") + (answer.left_out.length > 10 ? "…" : "") + ")" : "") : "";
+    }).catch(function (error) {
+      page.status.textContent = "The charts could not be loaded: " + error.message;
+    }).then(function () { page.inflight--; page.settle(); });
   };
 
   // The live feed (re)connected: read what was reported since the points drawn (once they are drawn).
@@ -246,7 +337,7 @@
 
   // Points pushed by the live feed (rows of `task_events`: iter, seq, timestamp, metric, variant, value).
   ChartPage.prototype.pushed = function (events) {
-    var points = {}, time = this.settings.time, cursor = this.cursor;
+    var points = {}, time = this.settings.time, cursor = null;
     events.forEach(function (e) {
       if (e.type !== "training_stats_scalar" || e.iter === null || e.iter <= -2147483648) return;
       var byVariant = points[e.metric] = points[e.metric] || {};
@@ -257,56 +348,48 @@
     });
     if (!Object.keys(points).length) return;
     if (!this.loaded) { this.catchUpLater = true; return; }
-    if (this.merge(points)) this.cursor = cursor;
-    else this.poll();  // a new metric or variant: the poll reloads the charts
+    this.merge(points);
+    this.advance(cursor);
   };
 
   // New points since the cursor; at most one request at a time, and one more right after it when asked meanwhile.
   ChartPage.prototype.poll = function () {
     var page = this;
-    if (this.pending) { this.again = true; return; }
-    if (!this.cursor) { this.pending = true; this.afterLoad(); return; }
-    this.pending = json(this.url("/new") + "&iter=" + this.cursor[0] + "&seq=" + this.cursor[1])
-      .then(function (answer) {
-        if (answer.cursor) page.cursor = answer.cursor;
-        if (!page.merge(answer.points)) return page.reload();
-        if (answer.more) page.again = true;
-      })
-      .catch(function () {})
-      .then(function () { page.done(); });
+    if (!this.lazy) return;
+    if (this.polling) { this.again = true; return; }
+    var after = this.cursor ? "&iter=" + this.cursor[0] + "&seq=" + this.cursor[1] : "";
+    this.polling = json(this.url("/new") + after).then(function (answer) {
+      page.merge(answer.points);
+      page.advance(answer.cursor);
+      if (answer.more) page.again = true;
+    }).catch(function () {}).then(function () {
+      page.polling = null;
+      if (page.again) { page.again = false; page.poll(); }
+    });
   };
 
-  ChartPage.prototype.afterLoad = function () {
-    var page = this;
-    json(this.url()).then(function (answer) { page.cursor = answer.cursor; page.render(answer); })
-      .catch(function () {}).then(function () { page.done(); });
-  };
-
-  ChartPage.prototype.reload = function () {
-    var page = this;
-    return json(this.url()).then(function (answer) { page.cursor = answer.cursor; page.render(answer); });
-  };
-
-  ChartPage.prototype.done = function () {
-    this.pending = null;
-    if (this.again) { this.again = false; this.poll(); }
-  };
-
-  // Adds the points to their charts; false when a metric or variant is new (then the charts are reloaded).
+  // Adds points to the charts drawn; a metric not shown yet gets a card (loaded when seen), a chart that lacks one
+  // of the variants is read again.
   ChartPage.prototype.merge = function (points) {
     var touched = [];
     for (var metric in points) {
       var chart = this.charts[metric];
-      if (!chart) return false;
+      if (!this.cards[metric]) {
+        if (this.empty) this.empty.hidden = true;
+        this.add(metric);
+        continue;
+      }
+      if (!chart) continue;  // asked for, not drawn yet: it will read these points
+      var complete = true;
       for (var variant in points[metric]) {
         var col = chart.chart.series.indexOf(variant) + 1;
-        if (col < 1) return false;
+        if (col < 1) { complete = false; break; }
         chart.add(col, points[metric][variant][0], points[metric][variant][1]);
       }
-      touched.push(chart);
+      if (complete) touched.push(chart);
+      else { delete this.cards[metric].dataset.requested; this.want(metric); }
     }
     touched.forEach(function (c) { c.refresh(); });
-    return true;
   };
 
   // ---- the live feed (api/web/live.py through app.js): one stream per page for its task ----
