@@ -81,6 +81,7 @@
       axes: [axis, Object.assign({}, axis, {size: 60})],
       series: series,
       legend: {live: true},
+      hooks: {setSeries: [pressed]},
       cursor: {drag: {x: true, y: false}},
     };
   }
@@ -98,8 +99,29 @@
     this.settings = settings;
     var width = Math.max(240, this.holder.clientWidth || 600);
     this.plot = new uPlot(options(this.chart, settings, width, this.colours), shown(this.raw, settings), this.holder);
+    keyboardLegend(this.plot);
     this.mark();
   };
+
+  // The legend's series toggle by keyboard too (Enter or Space), not only by click.
+  function keyboardLegend(plot) {
+    plot.root.querySelectorAll(".u-legend .u-series").forEach(function (row, i) {
+      if (i === 0) return;  // the x axis
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      row.setAttribute("aria-pressed", "true");
+      row.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        plot.setSeries(i, {show: !plot.series[i].show});
+      });
+    });
+  }
+
+  function pressed(u, i) {
+    var row = u.root.querySelectorAll(".u-legend .u-series")[i];
+    if (row && i) row.setAttribute("aria-pressed", String(u.series[i].show));
+  }
 
   Chart.prototype.refresh = function () {
     this.plot.setData(shown(this.raw, this.settings));
@@ -290,6 +312,9 @@
     metrics.forEach(function (metric) {  // a metric with single values only has no chart
       if (!found[metric] && page.cards[metric]) { page.cards[metric].remove(); delete page.cards[metric]; }
     });
+    var count = Object.keys(this.cards).length;
+    this.status.textContent = count + (count === 1 ? " metric" : " metrics");
+    if (this.empty) this.empty.hidden = count > 0;
   };
 
   // Every chart asked for so far is drawn: the page is ready (a frame later every chart is on screen).
