@@ -49,8 +49,8 @@ def _text(form: FormData, name: str, limit: int = MAX_FIELD) -> str | None:
     return value.strip()
 
 
-def _tags(form: FormData) -> list[str]:
-    text = _text(form, "tags") or ""
+def _tags(form: FormData, name: str) -> list[str]:
+    text = _text(form, name) or ""
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
@@ -87,20 +87,21 @@ async def _publish(ctx: Any, session: WebSession, task_id: str, form: FormData) 
 
 
 async def _clone(ctx: Any, session: WebSession, task_id: str, form: FormData) -> Any:
-    command = CloneTask(task=task_id, name=_text(form, "name"), project=_text(form, "project"))
+    command = CloneTask(task=task_id, name=_text(form, "clone_name"), project=_text(form, "clone_project", 128))
     return await clone_handler.clone(ctx.commands, session.caller("tasks.clone"), command)
 
 
 async def _edit(ctx: Any, session: WebSession, task_id: str, form: FormData) -> Any:
+    """Name, comment and tags (comma-separated, replacing the task's) from the non-empty `edit_*` fields."""
     fields: dict[str, Any] = {}
-    if _text(form, "name") is not None:
-        fields["name"] = _text(form, "name")
-    if "comment" in form:
-        fields["comment"] = _text(form, "comment", 10_000) or ""
-    if "tags" in form:
-        fields["tags"] = _tags(form)
+    if _text(form, "edit_name") is not None:
+        fields["name"] = _text(form, "edit_name")
+    if _text(form, "edit_comment", 10_000) is not None:
+        fields["comment"] = _text(form, "edit_comment", 10_000)
+    if _text(form, "edit_tags") is not None:
+        fields["tags"] = _tags(form, "edit_tags")
     if not fields:
-        raise ApiError(400, 12, "nothing to change")
+        raise ApiError(400, 12, "nothing to change: give a name, a comment or tags")
     return await tasks.edit(ctx.commands, session.caller("tasks.edit"), EditTask(task_id, fields))
 
 

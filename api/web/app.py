@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from taskstream.api.app import TOKEN_COOKIE, _over_https
 from taskstream.api.web.session import (
     Forbidden,
+    FormTooLarge,
     NotFound,
     SignInRequired,
     form_caller,
@@ -171,3 +172,8 @@ def install(app: FastAPI) -> None:
         await optional_caller(request)
         return render(request, "error.html", status=403,
                       message="This form has expired or did not come from this site. Reload the page and try again.")
+
+    @app.exception_handler(FormTooLarge)
+    async def too_large(request: Request, exc: FormTooLarge) -> Response:
+        await optional_caller(request)
+        return render(request, "error.html", status=413, message="This form is too large (select fewer tasks).")

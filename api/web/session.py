@@ -9,6 +9,7 @@ Public helpers the pages use (also the task and compare pages):
   with its CSRF token checked (403 page otherwise).
 * `render(request, template, status=200, **context) -> HTMLResponse` — a template of `api/web/templates` extending
   `base.html`; the context always has `request`, `session` (None when signed out) and `csrf`.
+* `FormTooLarge` (413) and `Forbidden` (403, a missing or wrong CSRF token) are answered with an error page.
 * `raise NotFound()` — answered with the HTML not-found page (404), never a JSON envelope; used alike for an unknown
   id and for another company's.
 
@@ -132,11 +133,16 @@ async def optional_caller(request: Request) -> WebSession | None:
         return None
 
 
+class FormTooLarge(Exception):
+    """A form without a declared length, or longer than MAX_FORM_BYTES (answered 413 before it is read)."""
+
+
 async def read_form(request: Request) -> FormData:
-    """The posted form, bounded in size and number of fields (400 page beyond)."""
+    """The posted form, bounded before it is read: a declared length (browsers always send one for a form) of at
+    most MAX_FORM_BYTES, at most MAX_FORM_FIELDS fields, no files."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
-        raise Forbidden()
+    if declared is None or not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        raise FormTooLarge()
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -60,6 +62,10 @@ def test_tasks_table_shows_a_task_created_through_the_api(admin_page: Any, web_s
     admin_page.click("text=Apply")
     admin_page.wait_for_url("**q=*")
     assert admin_page.locator("tbody tr").count() == 1
+    admin_page.set_viewport_size({"width": 375, "height": 760})  # a phone: only the table scrolls sideways
+    assert admin_page.evaluate("document.documentElement.scrollWidth") <= 375
+    admin_page.keyboard.press("Tab")  # keyboard reachable: the first Tab lands on the skip link
+    assert admin_page.evaluate("document.activeElement.className") == "skip"
 
 
 def test_a_status_change_through_the_api_appears_without_reload(admin_page: Any, web_server: WebServer) -> None:
@@ -192,5 +198,62 @@ def test_screenshot_of_the_tasks_table(admin_page: Any, web_server: WebServer) -
         if status == "queued":
             api.call("tasks.enqueue", task=task_id)
     admin_page.goto("/tasks?tag=sweep&param=Args|lr&metric=loss|val")
+    admin_page.locator("#live-state.on").wait_for()
+    admin_page.wait_for_timeout(1500)  # the rows' highlight of the changes replayed since the render fades
     Path(target).mkdir(parents=True, exist_ok=True)
     admin_page.screenshot(path=str(Path(target) / "ui-tasks.png"))
+
+
+SDK_RUNNING = """
+    import time
+    from clearml import Task
+
+    task = Task.init(project_name="{project}", task_name="ui abort target")
+    print("TASK " + task.id, flush=True)
+    for i in range(120):
+        task.get_logger().report_scalar("loss", "train", 1.0 / (i + 1), iteration=i)
+        time.sleep(0.5)
+    print("FINISHED", flush=True)
+"""
+
+
+@pytest.mark.clients
+def test_abort_from_the_ui_stops_a_running_sdk_script(clients_python: Path, web_server: WebServer,
+                                                      admin_page: Any, tmp_path: Path) -> None:
+    """The SDK's development worker checks the task's status every 2 s: aborted from the UI, the script stops."""
+    server = Server(web_server.url, web_server.admin.access_key, web_server.admin.secret_key,
+                    web_server.process.log)
+    clients = Clients(clients_python, server, tmp_path)
+    script = tmp_path / "running.py"
+    script.write_text(textwrap.dedent(SDK_RUNNING.format(project=_unique("ui abort").replace(" ", "-"))))
+    process = subprocess.Popen([str(clients_python), str(script)], cwd=tmp_path, env=clients.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        task_id = _task_line(process)
+        admin_page.goto("/tasks")
+        _row(admin_page, task_id).locator("[data-field=status]:text('in progress')").wait_for(timeout=20_000)
+        _row(admin_page, task_id).locator('input[name="ids"]').check()
+        admin_page.once("dialog", lambda dialog: dialog.accept())
+        admin_page.click('button:text("Abort")')
+        admin_page.locator(".flash").wait_for()
+        output, _ = process.communicate(timeout=45)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "FINISHED" not in output, output[-2000:]
+    assert web_server.admin.task(task_id)["status"] == "stopped"
+
+
+def _task_line(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if line.startswith("TASK "):
+            return line.split()[1]
+    raise AssertionError("the SDK script printed no task id:\n" + "".join(seen)[-3000:])

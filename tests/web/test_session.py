@@ -153,3 +153,24 @@ def test_vendored_assets_match_their_pins() -> None:
     import json
 
     assert vendor_assets.check(json.loads(vendor_assets.MANIFEST.read_text())) == []
+
+
+async def test_edit_and_clone_run_the_api_handlers(browser_client: httpx.AsyncClient, tenant: Tenant) -> None:
+    task_id = await tenant.create_task("before edit")
+    csrf = await _sign_in(browser_client, tenant)
+    await browser_client.post("/ui/tasks/edit", data={"ids": task_id, "csrf": csrf, "edit_name": "after edit",
+                                                      "edit_tags": "a, b", "edit_comment": ""})
+    task = (await tenant.call("tasks.get_by_id", task=task_id))["task"]
+    assert task["name"] == "after edit" and task["tags"] == ["a", "b"] and not task.get("comment")
+    await browser_client.post("/ui/tasks/clone", data={"ids": task_id, "csrf": csrf, "clone_name": "the clone"})
+    clones = (await tenant.call("tasks.get_all", name="^the clone$", only_fields=["id", "parent"]))["tasks"]
+    assert len(clones) == 1
+
+
+async def test_a_form_without_a_length_is_not_read(browser_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"access_key=" + b"x" * 1000
+
+    response = await browser_client.post("/login", content=chunks(),
+                                         headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413

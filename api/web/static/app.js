@@ -96,6 +96,10 @@
       } else if (data.type === "TaskCreated" && note) {
         note.hidden = false;
       }
+      if (row && data.type === "TaskDeleted") {
+        row.classList.add("deleted");
+        row.querySelectorAll("input").forEach((input) => { input.disabled = true; });
+      }
     });
     connectLive("");
   }
