@@ -93,6 +93,16 @@ def pick_series(available: dict[str, dict[str, Any]], limit: int = MAX_SERIES) -
     return drawn, [m for m in sorted(available) if m not in drawn]
 
 
+def series_of(last_metrics: Any) -> dict[str, dict[str, Any]]:
+    """`{metric: {variant: {}}}` of a task's `last_metrics` (`{metric hash: {variant hash: {metric, variant}}}`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for variants in (last_metrics or {}).values() if isinstance(last_metrics, dict) else ():
+        for entry in variants.values() if isinstance(variants, dict) else ():
+            if isinstance(entry, dict) and entry.get("metric"):
+                found.setdefault(str(entry["metric"]), {})[str(entry.get("variant", ""))] = {}
+    return found
+
+
 def new_points(events: Iterable[dict[str, Any]], time_axis: bool = False) -> dict[str, dict[str, list[list[Any]]]]:
     """`{metric: {variant: [xs, ys]}}` of scalar events (as reported: iter, timestamp, value), in their order;
     events without an iteration on the iteration axis are left out."""

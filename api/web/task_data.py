@@ -17,8 +17,9 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from taskstream.api.web import chart_data
-from taskstream.api.web.session import NotFound, web_caller
+from taskstream.api.web.session import NotFound, WebSession, web_caller
 from taskstream.projections.scalar_histogram import ALL_METRICS, DEFAULT_SAMPLES, SCALAR, metric_filter, task_histogram
+from taskstream.projections.task_reads import task_document
 from taskstream.projections.task_telemetry import read_log
 from taskstream.projections.telemetry_reads import ReadableTask, readable_tasks, scalar_series
 from taskstream.projections.telemetry_scroll import task_events_page
@@ -35,14 +36,14 @@ def json_response(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers={"cache-control": "no-store"})
 
 
-async def readable_task(request: Request, task_id: str) -> ReadableTask:
-    """The task for the signed-in caller (its company's or public), NotFound otherwise."""
+async def readable_task(request: Request, task_id: str) -> tuple[WebSession, ReadableTask]:
+    """The signed-in caller and the task it may read (its company's or public), NotFound otherwise."""
     session = await web_caller(request)
     found = await readable_tasks(request.app.state.ctx.pool, [task_id], session.company) if len(task_id) <= 128 \
         else {}
     if task_id not in found:
         raise NotFound("task")
-    return found[task_id]
+    return session, found[task_id]
 
 
 def integer(request: Request, name: str) -> int | None:
@@ -66,12 +67,16 @@ async def newest_point(request: Request, task: ReadableTask) -> list[int | None]
 
 @router.get("/ui/api/tasks/{task_id}/scalars")
 async def scalars(request: Request, task_id: str) -> Response:
-    task = await readable_task(request, task_id)
+    session, task = await readable_task(request, task_id)
     pool = request.app.state.ctx.pool
     cursor = await newest_point(request, task)  # first: a point reported meanwhile is read again, never lost
     asked = list(dict.fromkeys(m[:MAX_METRIC_NAME] for m in request.query_params.getlist("metric")))
     if asked:
-        drawn, left_out = asked[:MAX_METRICS_PER_CALL], asked[MAX_METRICS_PER_CALL:]
+        # bounded like the whole task: whole metrics while their series (as last_metrics counts them) fit
+        doc = await task_document(pool, task.id, session.company) or {}
+        known = chart_data.series_of(doc.get("last_metrics"))
+        drawn, left_out = chart_data.pick_series({m: known.get(m) or {"": {}} for m in asked[:MAX_METRICS_PER_CALL]})
+        left_out += asked[MAX_METRICS_PER_CALL:]
     else:
         drawn, left_out = chart_data.pick_series(await scalar_series(pool, task))
     metrics = metric_filter([{"metric": m} for m in drawn]) if left_out or asked else ALL_METRICS
@@ -83,7 +88,7 @@ async def scalars(request: Request, task_id: str) -> Response:
 
 @router.get("/ui/api/tasks/{task_id}/scalars/new")
 async def new_scalars(request: Request, task_id: str) -> Response:
-    task = await readable_task(request, task_id)
+    _, task = await readable_task(request, task_id)
     iteration, seq = integer(request, "iter"), integer(request, "seq")
     after = (iteration, seq) if seq is not None else None
     page = await task_events_page(request.app.state.ctx.pool, task, SCALAR, True, NEW_POINTS, after)
@@ -95,7 +100,7 @@ async def new_scalars(request: Request, task_id: str) -> Response:
 @router.get("/ui/api/tasks/{task_id}/log")
 async def log_lines(request: Request, task_id: str) -> Response:
     """Earlier lines (`before`, newest first as read, returned oldest first) or newer ones (`after`)."""
-    task = await readable_task(request, task_id)
+    _, task = await readable_task(request, task_id)
     before, after = integer(request, "before"), integer(request, "after")
     earlier = after is None
     page = await read_log(request.app.state.ctx.pool, task.owner, task.id, LOG_PAGE, earlier,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from taskstream.api.web.chart_data import align, compare_charts, new_points, pick_series, task_charts
+from taskstream.api.web.chart_data import align, compare_charts, new_points, pick_series, series_of, task_charts
 
 
 def test_series_sharing_x_values_are_not_reindexed() -> None:
@@ -92,3 +92,10 @@ def test_a_plotly_table_becomes_rows_and_anything_else_json() -> None:
     heatmap = shape_plot({"metric": "h", "plot_str": json.dumps({"data": [{"type": "heatmap", "z": [[1]]}]})})
     assert heatmap["kind"] == "raw" and '"heatmap"' in heatmap["text"]
     assert shape_plot({"metric": "x", "plot_str": "not json"})["kind"] == "raw"
+
+
+def test_series_of_last_metrics() -> None:
+    last = {"h1": {"a": {"metric": "loss", "variant": "train"}, "b": {"metric": "loss", "variant": "val"}},
+            "h2": {"a": {"metric": "acc", "variant": "val"}}, "bad": None}
+    assert series_of(last) == {"loss": {"train": {}, "val": {}}, "acc": {"val": {}}}
+    assert series_of(None) == {}

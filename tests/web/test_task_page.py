@@ -10,7 +10,6 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,22 +21,7 @@ import pytest
 from taskstream.projections.audit import AuditTrail
 from taskstream.projections.subscription import LogSubscription
 from tests.clients.conftest import Clients, Server
-from tests.web.conftest import CHROMIUM, Api, WebServer
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium for this module only (conftest's is per session). Why: Playwright's sync API keeps its event loop
-    running in this thread while it is open, and the async tests of the modules after this one could not start
-    theirs."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        yield launched
-        launched.close()
+from tests.web.conftest import Api, WebServer
 
 
 def audit_catch_up(database_url: str) -> None:
