@@ -56,7 +56,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         _, boot = asyncio.run(prepare_database(url))
         api_url = f"http://{args.host}:{args.port}"
-        print(f"taskstream serving the ClearML API at {api_url}  (docs: {api_url}/docs)", flush=True)
+        print(f"taskstream serving the ClearML API and the web UI at {api_url}  (docs: {api_url}/docs)", flush=True)
         if getattr(boot, "access_key", None):
             print(created_key_pair(api_url, boot.access_key, boot.secret_key,  # type: ignore[attr-defined]
                                    given=bool(os.environ.get("TASKSTREAM_SECRET_KEY"))), flush=True)

@@ -35,6 +35,7 @@ TASK_FIELDS = ("name", "status", "type", "tags", "system_tags", "user", "project
                "last_update", "last_iteration", "status_reason", "status_message", "last_worker", "comment")
 TELEMETRY_TYPES = ("training_stats_scalar", "log")
 TELEMETRY_BATCH = 2000
+CATCH_UP_POLLS = 40  # a resume position ahead of this process's follower is waited for up to 2 s
 
 
 def format_position(position: LogPosition) -> str:
@@ -174,6 +175,13 @@ class LiveFeed:
         """Register `listener`, first queueing the messages after `after` still in memory; False (not registered)
         when `after` is older than the memory (or from another process's log end): the browser reloads."""
         await self.started.wait()
+        # Why wait: with several server processes the page may come from one whose follower is a little ahead of
+        # this one's (positions are the shared log's); a position this process never reaches is another log's.
+        for _ in range(CATCH_UP_POLLS):
+            if after is None or after <= self.position:
+                break
+            self._wake.set()
+            await asyncio.sleep(0.05)
         if after is not None and (after < self.floor or after > self.position):
             return False
         if listener.telemetry and listener.tasks:

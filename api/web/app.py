@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import FormData
 
 from taskstream.api.app import TOKEN_COOKIE, _over_https
 from taskstream.api.web.session import (
@@ -53,8 +54,8 @@ async def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", next=safe_next(next), error=None)
 
 
-def _field(form: object, name: str, limit: int) -> str:
-    value = form.get(name) if hasattr(form, "get") else None  # type: ignore[union-attr]
+def _field(form: FormData, name: str, limit: int) -> str:
+    value = form.get(name)
     return value.strip() if isinstance(value, str) and len(value) <= limit else ""
 
 
@@ -94,7 +95,9 @@ async def logout(request: Request) -> Response:
 
 # The links the SDK and the agent print: `<web_server>/projects/<project id>/experiments/<task id>/output/log`
 # (Task.get_output_log_web_page), `.../experiments/<task id>` (get_task_web_page), with `*` for the project when it
-# is unknown, and the newer `/projects/<project>/tasks/<task>/...` form. They open the task page's tab.
+# is unknown, the newer `/projects/<project>/tasks/<task>/...` form (servers ≥ 2.31), and the pipeline and dataset
+# pages (`/pipelines/<project>/experiments/<task>`, `/datasets/simple/<project>/experiments/<task>`). They open
+# the task page's tab.
 SDK_TABS = {"output": "log", "execution": "execution", "hyper-params": "hyperparameters", "artifacts": "artifacts",
             "info-output": "summary", "general": "summary", "scalars": "scalars", "plots": "plots",
             "debugImages": "debug-images", "debug-images": "debug-images", "log": "log", "models": "models",
@@ -114,6 +117,10 @@ def sdk_tab(rest: str) -> str | None:
 @router.get("/projects/{project}/tasks/{task_id}")
 @router.get("/projects/{project}/experiments/{task_id}/{rest:path}")
 @router.get("/projects/{project}/tasks/{task_id}/{rest:path}")
+@router.get("/pipelines/{project}/experiments/{task_id}")  # a pipeline controller's page
+@router.get("/pipelines/{project}/experiments/{task_id}/{rest:path}")
+@router.get("/datasets/simple/{project}/experiments/{task_id}")  # a dataset's task
+@router.get("/datasets/simple/{project}/experiments/{task_id}/{rest:path}")
 async def sdk_link(task_id: str, project: str = "*", rest: str = "") -> Response:
     if not _plain_id(task_id):
         raise NotFound("task")

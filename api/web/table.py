@@ -166,9 +166,10 @@ def table_rows(tasks: list[dict[str, Any]], query: TableQuery) -> list[dict[str,
 
 def metric_options(tasks: list[dict[str, Any]], query: TableQuery) -> list[tuple[str, str]]:
     """The metric columns one may add: the (metric, variant) pairs reported by the listed tasks, and the chosen."""
-    found = {(v.get("metric"), v.get("variant")) for t in tasks for m in (t.get("last_metrics") or {}).values()
-             if isinstance(m, dict) for v in m.values() if isinstance(v, dict)}
-    return sorted({p for p in found if all(isinstance(x, str) for x in p)} | set(query.metrics))[:100]  # type: ignore[arg-type]
+    found = {(v["metric"], v["variant"]) for t in tasks for m in (t.get("last_metrics") or {}).values()
+             if isinstance(m, dict) for v in m.values()
+             if isinstance(v, dict) and isinstance(v.get("metric"), str) and isinstance(v.get("variant"), str)}
+    return sorted(found | set(query.metrics))[:100]
 
 
 def param_options(tasks: list[dict[str, Any]], query: TableQuery) -> list[tuple[str, str]]:

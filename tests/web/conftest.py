@@ -110,8 +110,10 @@ def web_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
             process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Why not for the session: sync Playwright keeps its event loop marked as
+    running in the main thread while it lives, and pytest-asyncio cannot run the async tests after it."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set TASKSTREAM_CHROMIUM)")

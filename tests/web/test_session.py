@@ -113,6 +113,8 @@ async def test_a_failed_bulk_action_says_why(browser_client: httpx.AsyncClient, 
     ("/projects/p1/experiments/{id}/execution", "/tasks/{id}/execution"),
     ("/projects/p1/tasks/{id}/output/log", "/tasks/{id}/log"),
     ("/projects/p1/experiments/{id}/info-output/metrics/scalar", "/tasks/{id}/scalars"),
+    ("/pipelines/p1/experiments/{id}", "/tasks/{id}"),
+    ("/datasets/simple/p1/experiments/{id}", "/tasks/{id}"),
 ])
 async def test_the_sdks_links_open_the_task_page(browser_client: httpx.AsyncClient, path: str, target: str) -> None:
     task_id = "0123456789abcdef0123456789abcdef"
