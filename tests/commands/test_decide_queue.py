@@ -15,6 +15,7 @@ from taskstream.commands.decide_queue import (
     decide_create_queue,
     decide_dequeue,
     decide_enqueue,
+    decide_move_entry,
 )
 from taskstream.commands.evolve import evolve
 from taskstream.commands.messages import CreateQueue, DequeueTask, EnqueueTask
@@ -85,3 +86,20 @@ def test_a_queue_stream_folds_to_its_document_and_ends_on_delete() -> None:
     doc = evolve(doc, TaskUnqueued(task="t", at="last", reason="claimed"))
     assert doc is not None and doc["last_update"] == "last"
     assert evolve(doc, QueueDeleted()) is None
+
+
+def test_a_moved_entry_leaves_and_comes_back_before_the_first_or_after_the_last() -> None:
+    front = decide_move_entry(a_queue(), "q", "c", "t", True, (3, 9), True, 9, NOW)
+    assert [type(e) for e in front] == [TaskUnqueued, TaskQueued]
+    assert front[0].reason == "moved" and front[1].position == 2  # type: ignore[attr-defined]
+    back = decide_move_entry(a_queue(), "q", "c", "t", True, (3, 9), False, 9, NOW)
+    assert back[1].position == 11  # type: ignore[attr-defined]  (the version the TaskQueued is appended at)
+
+
+def test_moving_a_task_that_is_not_in_the_queue_is_refused() -> None:
+    with pytest.raises(ApiError) as refused:
+        decide_move_entry(a_queue(), "q", "c", "t", False, (3, 9), True, 9, NOW)
+    assert refused.value.subcode == 703
+    with pytest.raises(ApiError) as foreign:
+        decide_move_entry(a_queue(), "q", "other", "t", True, (3, 9), True, 9, NOW)
+    assert foreign.value.subcode == 701
