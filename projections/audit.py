@@ -126,7 +126,8 @@ class AuditTrail:
              for task, company in touched.items()])
 
 
-def _entry(row: asyncpg.Record) -> dict[str, Any]:
+def history_entry(row: asyncpg.Record) -> dict[str, Any]:
+    """One `task_audit` row as `tasks.get_history` answers it."""
     time: datetime = row["time"]
     return {
         "version": row["version"], "time": iso(time), "event": row["event_type"], "event_id": str(row["event_id"]),
@@ -150,4 +151,4 @@ async def task_history(conn: asyncpg.Connection | asyncpg.Pool, task_id: str, co
     rows = await conn.fetch(
         f"SELECT * FROM task_audit WHERE task_id = $1 ORDER BY version {'DESC' if newest_first else 'ASC'}",
         task_id)
-    return [_entry(r) for r in rows]
+    return [history_entry(r) for r in rows]

@@ -306,6 +306,9 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
         from .web import run_web_bench
 
         run_async(run_web_bench(uri, args.web_rows))
+        from .web_charts import run_charts_bench  # the task page's charts at 10^6 points (tests/bench/web_charts.py)
+
+        run_async(run_charts_bench(uri))
     if args.startup:
         run_async(run_startup_bench())
     print_summary()
