@@ -14,6 +14,8 @@ Options (each also settable by environment variable, flag wins):
   --histogram-iterations BENCH_HISTOGRAM_ITERATIONS  iterations of each of the 100 series of the histogram
                    bench (default 10000, 10^6 points; 0 skips it)
   --consumer-rate  BENCH_CONSUMER_RATE  commands/s for the Kafka latency bench (default 1000; 0 skips it)
+  --workers-bench  BENCH_WORKERS_BENCH  on (default): also compare `serve --workers 2` with `--workers 1` on the
+                   command scenarios, with the CPU split (tests/bench/workers.py); only: nothing else; off: skip it
 Exit status: 0 when the report was printed (goals missed or not), 1 when the harness failed, 130 on Ctrl-C.
 """
 
@@ -40,6 +42,7 @@ from .http_client import basic_auth
 from .load import LoadResult, merge, run_timed
 from .report import Row, print_details, print_noise, print_rss, print_table
 from .scenarios import SCENARIOS, Scenario, Settings, Target
+from .workers import run_workers_bench
 
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY, SECRET_KEY = "benchkey", "benchsecret"
@@ -60,6 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--replay-events", type=int, default=int(env("BENCH_REPLAY_EVENTS", "1000000")))
     parser.add_argument("--histogram-iterations", type=int, default=int(env("BENCH_HISTOGRAM_ITERATIONS", "10000")))
     parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "1000")))
+    parser.add_argument("--workers-bench", choices=("on", "only", "off"), default=env("BENCH_WORKERS_BENCH", "on"))
     return parser.parse_args(argv)
 
 
@@ -213,6 +217,9 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     started.append(pg)
     uri = pg.get_uri()
     version = run_async(prepare_database(uri))
+    if args.workers_bench == "only":
+        run_workers_comparison(args, uri, pg.get_pid(), workdir)
+        return
     server, reference = start_targets(args, uri, workdir, started)
     meter = processes.CpuMeter([pg.get_pid()] + [p.pid for p in started if isinstance(p, processes.ServerProcess)])
     settings = Settings(args.clients, args.warmup, args.seconds, max(1, args.rounds))
@@ -225,6 +232,14 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     for item in [p for p in started if isinstance(p, processes.ServerProcess)]:
         item.stop()  # the HTTP servers are done: the parts below measure alone
     run_async(run_extra(uri, args.listing_rows, args.replay_events, args.consumer_rate, args.histogram_iterations))
+    if args.workers_bench == "on":
+        run_workers_comparison(args, uri, pg.get_pid(), workdir)
+
+
+def run_workers_comparison(args: argparse.Namespace, uri: str, postgres_pid: int, workdir: Path) -> None:
+    settings = Settings(args.clients, args.warmup, args.seconds, max(2, args.rounds))
+    run_async(run_workers_bench(uri, postgres_pid, workdir, REPO, (ACCESS_KEY, SECRET_KEY),
+                                basic_auth(ACCESS_KEY, SECRET_KEY), args.pool, settings))
 
 
 def stop_all(started: list[Any]) -> None:
