@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from taskstream.api.http_metrics import IN_FLIGHT, request_series
+from taskstream.api.http_metrics import Load, request_series
 
 REQUEST_INFO = "taskstream.request"
 request_log = logging.getLogger("taskstream.request")
@@ -64,11 +64,11 @@ class Observability:
             await send(message)
 
         started = time.perf_counter()
-        IN_FLIGHT.inc()
+        Load.in_flight += 1
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            IN_FLIGHT.dec()
+            Load.in_flight -= 1
             elapsed = time.perf_counter() - started
             endpoint = info.get("endpoint") or route_name(scope["path"])
             count, latency = request_series(endpoint, status, info.get("subcode", 0))
