@@ -8,9 +8,9 @@ the live workers only (`livesum`: the supervisor forgets a dead worker's files).
 process) the default in-process registry is used.
 
 Per request the middleware (`api.observability`) makes three writes (the request counter, the histogram's bucket
-and sum) through cached label children: no lookup by label values; the in-flight gauge is sampled instead. Labels are bounded: `endpoint` is a known endpoint name (or one of a few fixed
-route names, else `unknown`), `code` the HTTP status (equal to the envelope's result_code), `subcode` the
-envelope's result_subcode.
+and sum) through cached label children: no lookup by label values; the in-flight gauge is sampled instead. Labels
+are bounded: `endpoint` is a known endpoint name (or one of a few fixed route names, else `unknown`), `code` the
+HTTP status (equal to the envelope's result_code), `subcode` the envelope's result_subcode.
 
 Beside them `/metrics` shows what the database knows (`projections.metrics`): the log head and each subscriber's
 position and lag (the relay's is `subscriber="relay"`).
