@@ -21,6 +21,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from taskstream.projections.leadership import BACKGROUND_LOCK_KEY
+from taskstream.projections.relay import RELAY_LOCK_KEY
+from tests.api.test_database_unavailable import closed_port
 from tests.serve_process import ServeProcess, scratch_database
 
 LEADER_SQL = """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -103,10 +105,16 @@ def leader_pids(database_url: str) -> list[int]:
                                                                              BACKGROUND_LOCK_KEY)]
 
 
+def relay_leaders(database_url: str) -> int:
+    return len(run_sql(database_url, LEADER_SQL, RELAY_LOCK_KEY))
+
+
 @pytest.fixture(scope="module")
 def workers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServeProcess, str]]:
     with scratch_database(database_url, "workers") as url:
-        server = ServeProcess(url, tmp_path_factory.mktemp("workers"), args=("--workers", "2", "--log-format", "json"))
+        # A relay per worker, to a broker that is not there: only the election is looked at.
+        server = ServeProcess(url, tmp_path_factory.mktemp("workers"), args=(
+            "--workers", "2", "--log-format", "json", "--kafka", f"127.0.0.1:{closed_port()}"))
         server.start()
         try:
             wait_for(lambda: len(server.worker_pids()) == 2, what="two workers")
@@ -132,6 +140,7 @@ def test_request_counts_add_up_across_workers(workers: tuple[ServeProcess, str])
     # Gauges are summed over the live workers: both pools (16 connections each at most), one background leader.
     assert wait_for(lambda: metric_sum(server, "taskstream_db_pool_max") == 32, 10, "both pools reported")
     assert metric_sum(server, "taskstream_background_leaders") == 1
+    assert metric_sum(server, "taskstream_relay_leaders") == 1
     assert metric_sum(server, "taskstream_subscriber_lag", subscriber="audit") >= 0
 
 
@@ -182,6 +191,8 @@ def test_a_killed_worker_is_replaced_and_a_standby_takes_over_the_background_wor
     assert len(new_leaders) == 1 and new_leaders[0] in workers_now
     # The dead worker's gauges are forgotten: one leader is counted, not two.
     wait_for(lambda: metric_sum(server, "taskstream_background_leaders") == 1, 10, "one leader in the metrics")
+    wait_for(lambda: relay_leaders(url) == 1 and metric_sum(server, "taskstream_relay_leaders") == 1, 15,
+             "one relay leading")
     assert wait_for(lambda: len(found := answering_pids(server)) == 2 and found, 60, "both workers answering") \
         == workers_now
     assert "killed by SIGKILL" in Path(server.log).read_text()
