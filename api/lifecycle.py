@@ -19,6 +19,8 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,9 +140,18 @@ def run_worker(settings: ServeSettings, listener: socket.socket) -> None:
     # a no-op one here, so a worker that shut down gracefully exits 0 (not killed by its own signal).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore)
+    threading.Thread(target=_stop_with_supervisor, args=(os.getppid(),), name="supervisor watch", daemon=True).start()
     server = GracefulServer(uvicorn_config(settings, build_app(settings), bind=False), settings.drain_seconds)
     server.run(sockets=[listener])
 
 
 def _ignore(signum: int, frame: object) -> None:
     """A signal that arrives after the server stopped (see `run_worker`)."""
+
+
+def _stop_with_supervisor(supervisor: int) -> None:
+    """A worker whose supervisor died (killed -9: nobody would replace or stop it) shuts down gracefully."""
+    while os.getppid() == supervisor:
+        time.sleep(1)
+    log.warning("the supervisor (pid %d) is gone; shutting down", supervisor)
+    os.kill(os.getpid(), signal.SIGTERM)
