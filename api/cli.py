@@ -85,9 +85,9 @@ def _serve_on(settings: ServeSettings, workers: int) -> int:
     from taskstream.api.supervisor import Supervisor, listen
 
     listener = None
-    if workers > 1:  # bound before anything is printed: a port in use is an error at once
+    if workers > 1:  # held (bound, not listening) before anything is printed: a port in use is an error at once
         try:
-            listener = listen(settings.host, settings.port)
+            listener = listen(settings.host, settings.port, backlog=None)
         except OSError as error:
             print(f"taskstream: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
             return 1
@@ -103,7 +103,7 @@ def _serve_on(settings: ServeSettings, workers: int) -> int:
     print(f"files served at {api_url}/files from {FileSettings.from_env(Path(settings.home)).root}", flush=True)
     if listener is not None:
         with listener:
-            return Supervisor(settings, workers, listener).run()
+            return Supervisor(settings, workers).run()
     # uvicorn handles SIGTERM while it serves and raises it again afterwards: from now on that ends nothing more.
     signal.signal(signal.SIGTERM, _served)
     serve_in_process(settings)

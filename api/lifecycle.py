@@ -114,8 +114,8 @@ def build_app(settings: ServeSettings) -> Any:
 
 
 def uvicorn_config(settings: ServeSettings, app: Any, bind: bool) -> uvicorn.Config:
-    """The uvicorn settings of an API process; `bind`: it binds the port itself (one process) rather than being
-    handed the listening socket of the supervisor."""
+    """The uvicorn settings of an API process; `bind`: uvicorn binds the port (one process) rather than being
+    handed the worker's listening socket."""
     from uvicorn.config import LOGGING_CONFIG
 
     where: dict[str, Any] = {"host": settings.host, "port": settings.port} if bind else {}
@@ -131,9 +131,11 @@ def serve_in_process(settings: ServeSettings) -> None:
     server.run()
 
 
-def run_worker(settings: ServeSettings, listener: socket.socket) -> None:
-    """A worker process's entry (`api.supervisor`): serve on the supervisor's listening socket until SIGTERM."""
+def run_worker(settings: ServeSettings) -> None:
+    """A worker process's entry (`api.supervisor`): listen on the port beside the other workers (SO_REUSEPORT)
+    and serve until SIGTERM."""
     from taskstream.api.log_format import configure_logging
+    from taskstream.api.supervisor import listen
 
     configure_logging(settings.log_format, settings.log_level)
     # uvicorn handles SIGTERM and SIGINT while it serves, then raises the signal again for the handler it found:
@@ -142,7 +144,7 @@ def run_worker(settings: ServeSettings, listener: socket.socket) -> None:
         signal.signal(sig, _ignore)
     threading.Thread(target=_stop_with_supervisor, args=(os.getppid(),), name="supervisor watch", daemon=True).start()
     server = GracefulServer(uvicorn_config(settings, build_app(settings), bind=False), settings.drain_seconds)
-    server.run(sockets=[listener])
+    server.run(sockets=[listen(settings.host, settings.port)])
 
 
 def _ignore(signum: int, frame: object) -> None:
