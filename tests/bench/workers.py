@@ -30,15 +30,16 @@ TARGET_RATIO = 1.1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of a process and its live descendants, from /proc/<pid>/stat."""
+def _tree_cpu(root: int, descendants: bool = True) -> float:
+    """CPU seconds (user + system) of a process and (unless not `descendants`) its live descendants, from
+    /proc/<pid>/stat."""
     pids, seconds = [root], 0.0
     while pids:
         pid = pids.pop()
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             seconds += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
-            for task in Path(f"/proc/{pid}/task").iterdir():
+            for task in Path(f"/proc/{pid}/task").iterdir() if descendants else ():
                 pids += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue
@@ -71,7 +72,9 @@ class CpuSampler:
         self.roots = {"server": server, "postgres": postgres, "generator": os.getpid()}
 
     def snapshot(self) -> tuple[float, float, dict[str, float]]:
-        return time.monotonic(), _machine_busy(), {name: _tree_cpu(pid) for name, pid in self.roots.items()}
+        # The load generator is this process alone: the servers under test are its children.
+        return time.monotonic(), _machine_busy(), {name: _tree_cpu(pid, descendants=name != "generator")
+                                                   for name, pid in self.roots.items()}
 
     def split(self, start: tuple[float, float, dict[str, float]]) -> CpuSplit:
         end = self.snapshot()
