@@ -18,7 +18,7 @@ import pytest
 
 from taskstream.api.database import EmbeddedPostgres
 from taskstream.commands.store import stream_lock_key
-from tests.api.test_workers import leader_pids, run_sql, wait_for
+from tests.api.test_serve_workers import leader_pids, run_sql, wait_for
 from tests.serve_process import ServeProcess, scratch_database
 
 
