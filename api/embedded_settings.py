@@ -27,8 +27,8 @@ def memory_bytes() -> int:
     return min(physical, int(limit)) if limit.isdigit() else physical
 
 
-def settings_for(memory: int) -> dict[str, str]:
-    """The settings for a machine with `memory` bytes.
+def settings_for(memory: int, connections: int = 100) -> dict[str, str]:
+    """The settings for a machine with `memory` bytes, serving up to `connections` connections.
 
     * shared_buffers: a quarter of memory, 128 MB to 2 GB (2 GB holds the task listing's heap and indexes at
       10^6 tasks; the OS page cache holds the rest);
@@ -37,7 +37,8 @@ def settings_for(memory: int) -> dict[str, str]:
     * maintenance_work_mem 256 MB (index builds after a replay's COPY);
     * random_page_cost 1.1 (SSD: random reads cost about as much as sequential ones);
     * max_wal_size 2 GB (fewer checkpoints under sustained command load and during replay);
-    * jit off (compiling a plan costs more than the short queries of an API save).
+    * jit off (compiling a plan costs more than the short queries of an API save);
+    * max_connections: `connections`, at least PostgreSQL's 100 (`serve --workers N` opens N pools).
     """
     megabytes = memory // _MB
     shared = min(max(megabytes // 4, 128), 2048)
@@ -49,6 +50,7 @@ def settings_for(memory: int) -> dict[str, str]:
         "random_page_cost": "1.1",
         "max_wal_size": "2GB",
         "jit": "off",
+        "max_connections": str(max(connections, 100)),
     }
 
 

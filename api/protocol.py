@@ -103,9 +103,9 @@ def _version_value(text: str | None, requested: Version | None) -> Any:
 def envelope(
     *, endpoint: str, requested_text: str | None, requested: Version | None, actual: Version | None,
     data: Any, trx: str | None, code: int = 200, subcode: int = 0, msg: str = "OK",
-    error_stack: str | None = "",
+    error_stack: str | None = "", call_id: str | None = None,
 ) -> bytes:
-    call_id = uuid4().hex
+    call_id = call_id or uuid4().hex
     meta = {
         "id": call_id,
         "trx": trx or call_id,

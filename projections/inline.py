@@ -6,6 +6,8 @@ consumer) builds its context here, so every one of them projects and looks up th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import asyncpg
 
 from taskstream.commands.handlers.context import CommandContext
@@ -24,9 +26,11 @@ def inline_stores() -> dict[str, StateStore]:
             "model": ModelReadModel()}
 
 
-def command_context(pool: asyncpg.Pool, stores: dict[str, StateStore] | None = None) -> CommandContext:
-    """A context over the live read models (`stores`: the inline projectors, by default `inline_stores()`)."""
+def command_context(pool: asyncpg.Pool, stores: dict[str, StateStore] | None = None,
+                    observe: Callable[[str], None] | None = None) -> CommandContext:
+    """A context over the live read models (`stores`: the inline projectors, by default `inline_stores()`);
+    `observe` is told the unit of work's notable outcomes (see `CommandContext`)."""
     return CommandContext(pool=pool, stores=stores if stores is not None else inline_stores(),
                           tasks=TaskTableLookups(), queues=QueueTableLookups(), projects=ProjectTableLookups(),
                           telemetry=TelemetryTable(), workers=WorkerTable(),
-                          models=ModelTableLookups())
+                          models=ModelTableLookups(), observe=observe)

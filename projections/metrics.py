@@ -13,6 +13,9 @@ async def prometheus_text(pool: asyncpg.Pool) -> str:
         head = await head_position(conn)
         rows = await conn.fetch("SELECT name, position FROM checkpoints ORDER BY name")
     lines = [
+        "# HELP taskstream_database_up Whether the database answered this scrape.",
+        "# TYPE taskstream_database_up gauge",
+        "taskstream_database_up 1",
         "# HELP taskstream_log_head_position Highest position written to the event log.",
         "# TYPE taskstream_log_head_position gauge",
         f"taskstream_log_head_position {head}",

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60
@@ -59,12 +60,13 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
 class ServeProcess:
     """`taskstream serve` on `database_url`; `start()` waits until it answers, `kill()` sends SIGKILL."""
 
-    def __init__(self, database_url: str, home: Path, **env: str) -> None:
+    def __init__(self, database_url: str, home: Path, args: tuple[str, ...] = (), **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_key = "TS" + uuid.uuid4().hex[:20].upper()
         self.secret_key = uuid.uuid4().hex + uuid.uuid4().hex
         self.home = home
+        self.args = args  # more `serve` options (`--workers 2`, `--log-format json`)
         self.log = home / "serve.log"
         self.env = {**os.environ, "TASKSTREAM_DATABASE_URL": database_url, "TASKSTREAM_HOME": str(home),
                     "TASKSTREAM_ACCESS_KEY": self.access_key, "TASKSTREAM_SECRET_KEY": self.secret_key, **env}
@@ -77,7 +79,8 @@ class ServeProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "taskstream.api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "taskstream.api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 *self.args],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -90,6 +93,27 @@ class ServeProcess:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"taskstream serve did not answer within {START_TIMEOUT} s:\n{self.log.read_text()}")
+
+    def worker_pids(self) -> set[int]:
+        """The live worker processes of `serve --workers N` (multiprocessing children, not its resource tracker)."""
+        assert self.process is not None
+        try:
+            children = psutil.Process(self.process.pid).children()
+        except psutil.NoSuchProcess:
+            return set()
+        pids = set()
+        for child in children:
+            try:
+                if "spawn_main" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                    pids.add(child.pid)
+            except psutil.NoSuchProcess:
+                continue
+        return pids
+
+    def terminate(self) -> None:
+        """SIGTERM: the graceful shutdown."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs; its database connections die with it."""

@@ -8,6 +8,7 @@ a stream's lock reads exactly the state the next event of that stream is decided
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
@@ -134,6 +135,8 @@ class CommandContext:
     telemetry: TelemetryStore
     workers: WorkerRegistry
     models: ModelLookups
+    # Told each notable outcome of the unit of work ("replayed", "deadlock", "stale_version"): the API's metrics.
+    observe: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)

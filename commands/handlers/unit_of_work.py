@@ -13,6 +13,7 @@ import asyncpg
 
 from taskstream.commands.handlers.context import CommandContext
 from taskstream.commands.session import CommandSession, record_idempotent_response, stored_response
+from taskstream.commands.store import StaleVersion
 from taskstream.schemas.errors import ApiError
 
 Work = Callable[[CommandSession], Awaitable[dict[str, Any]]]
@@ -25,11 +26,13 @@ async def run_command(ctx: CommandContext, company: str, metadata: dict[str, Any
 
     With an idempotency key, a retried request returns the first response and appends nothing (G2). A deadlock
     (which the lock order rules out, but PostgreSQL is the judge) rolls everything back and answers 400/121.
+    Each replayed answer, deadlock and stale version is told to `ctx.observe` (the API counts them).
     """
     async with ctx.pool.acquire() as conn:
         if idempotency_key:
             previous = await stored_response(conn, company, idempotency_key, str(metadata.get("endpoint")))
             if previous is not None:
+                _observe(ctx, "replayed")
                 return previous
         transaction = conn.transaction()
         await transaction.start()
@@ -41,10 +44,16 @@ async def run_command(ctx: CommandContext, company: str, metadata: dict[str, Any
                 )
                 if first is not None:
                     await transaction.rollback()
+                    _observe(ctx, "replayed")
                     return first
         except asyncpg.DeadlockDetectedError as exc:
             await transaction.rollback()
+            _observe(ctx, "deadlock")
             raise ApiError(400, 121, "concurrent change") from exc
+        except StaleVersion:
+            await transaction.rollback()
+            _observe(ctx, "stale_version")
+            raise
         except BaseException:
             await transaction.rollback()
             raise
@@ -63,10 +72,18 @@ async def run_once(ctx: CommandContext, company: str, idempotency_key: str | Non
         async with ctx.pool.acquire() as conn:
             previous = await stored_response(conn, company, idempotency_key, endpoint)
         if previous is not None:
+            _observe(ctx, "replayed")
             return previous
     response = await produce()
     if idempotency_key:
         async with ctx.pool.acquire() as conn:
             first = await record_idempotent_response(conn, company, idempotency_key, endpoint, response)
+        if first is not None:
+            _observe(ctx, "replayed")
         return first or response
     return response
+
+
+def _observe(ctx: CommandContext, outcome: str) -> None:
+    if ctx.observe is not None:
+        ctx.observe(outcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskstream.api.cli import SECRET_PLACEHOLDER, build_parser, created_key_pair
+from taskstream.api.supervisor import MAX_WORKERS
 
 VERBS = [["serve"], ["credentials", "list"], ["credentials", "create"], ["credentials", "revoke", "K"],
          ["credentials", "rotate-secret"], ["relay"], ["subscribe", "audit"], ["replay", "--all"], ["history", "T"]]
@@ -43,3 +44,46 @@ def test_a_secret_from_the_environment_is_never_printed() -> None:
     printed = created_key_pair("http://127.0.0.1:8008", "KEY", "given-secret", given=True)
     assert "given-secret" not in printed
     assert "access key: KEY" in printed and f'secret_key: "{SECRET_PLACEHOLDER}"' in printed
+
+
+def test_workers_default_to_one_and_auto_is_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TASKSTREAM_WORKERS", raising=False)
+    assert build_parser().parse_args(["serve"]).workers == 1
+    assert build_parser().parse_args(["serve", "--workers", "3"]).workers == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert build_parser().parse_args(["serve", "--workers", "auto"]).workers == 6
+    monkeypatch.setattr("os.cpu_count", lambda: 500)
+    assert build_parser().parse_args(["serve", "--workers", "auto"]).workers == MAX_WORKERS
+    monkeypatch.setenv("TASKSTREAM_WORKERS", "2")
+    assert build_parser().parse_args(["serve"]).workers == 2
+
+
+@pytest.mark.parametrize("value", ["0", "-1", str(MAX_WORKERS + 1), "two", "1.5", ""])
+def test_a_bad_workers_value_is_a_clear_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["serve", "--workers", value])
+    assert exit_.value.code == 2
+    assert f"must be a number from 1 to {MAX_WORKERS}, or auto" in capsys.readouterr().err
+
+
+def test_a_bad_workers_environment_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TASKSTREAM_WORKERS", "many")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve"])
+    assert "TASKSTREAM_WORKERS" in capsys.readouterr().err
+
+
+def test_log_format_from_the_flag_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TASKSTREAM_LOG_FORMAT", raising=False)
+    assert build_parser().parse_args(["serve"]).log_format == "text"
+    monkeypatch.setenv("TASKSTREAM_LOG_FORMAT", "json")
+    assert build_parser().parse_args(["serve"]).log_format == "json"
+    assert build_parser().parse_args(["serve", "--log-format", "text"]).log_format == "text"
+
+
+def test_serve_help_explains_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "--workers" in out and "auto" in out and "--log-format" in out

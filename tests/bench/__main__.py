@@ -22,6 +22,8 @@ Options (each also settable by environment variable, flag wins):
                    capacity measured in this run, 500/s when edit did not run; 0 skips it)
   --startup        BENCH_STARTUP        1 (default) measures `taskstream serve` start, warm; 0 skips it
   --web-rows       BENCH_WEB_ROWS       tasks for the web UI bench, tests/bench/web.py (default 200000; 0 skips it)
+  --workers-bench  BENCH_WORKERS_BENCH  on (default): also compare `serve --workers 2` with `--workers 1` on the
+                   command scenarios, with the CPU split (tests/bench/workers.py); only: nothing else; off: skip it
 A run at the issue's sizes (BENCH_LISTING_ROWS=1000000 BENCH_REPLAY_EVENTS=1000000) took 39 minutes on the
 project's 2-core machine shared with other test runs, hence the smaller defaults; for quick
 iterations e.g. `--only create --seconds 4 --listing-rows 0 --replay-events 0 --histogram-iterations 0
@@ -58,6 +60,7 @@ from .report import Row, print_details, print_noise, print_rss, print_table, sum
 from .scenarios import LISTING_AUTHORIZATION, SCENARIOS, ListingPages, Scenario, Settings, Target
 from .startup import run_startup_bench
 from .summary import print_summary
+from .workers import run_workers_bench
 
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY, SECRET_KEY = "benchkey", "benchsecret"
@@ -82,6 +85,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "-1")))
     parser.add_argument("--startup", type=int, default=int(env("BENCH_STARTUP", "1")))
     parser.add_argument("--web-rows", type=int, default=int(env("BENCH_WEB_ROWS", "200000")))
+    parser.add_argument("--workers-bench", choices=("on", "only", "off"), default=env("BENCH_WORKERS_BENCH", "on"))
     return parser.parse_args(argv)
 
 
@@ -282,6 +286,9 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     started.append(pg)
     uri = pg.get_uri()
     version = run_async(prepare_database(uri))
+    if args.workers_bench == "only":
+        run_workers_comparison(args, uri, pg.get_pid(), workdir)
+        return
     if args.listing_rows and not args.self_test:
         run_async(load_listing(uri, args.listing_rows))
     server, reference = start_targets(args, uri, workdir, started)
@@ -309,9 +316,17 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
         from .web_charts import run_charts_bench  # the task page's charts at 10^6 points (tests/bench/web_charts.py)
 
         run_async(run_charts_bench(uri))
+    if args.workers_bench == "on":
+        run_workers_comparison(args, uri, pg.get_pid(), workdir)
     if args.startup:
         run_async(run_startup_bench())
     print_summary()
+
+
+def run_workers_comparison(args: argparse.Namespace, uri: str, postgres_pid: int, workdir: Path) -> None:
+    settings = Settings(args.clients, args.warmup, args.seconds, max(2, args.rounds))
+    run_async(run_workers_bench(uri, postgres_pid, workdir, REPO, (ACCESS_KEY, SECRET_KEY),
+                                basic_auth(ACCESS_KEY, SECRET_KEY), args.pool, settings))
 
 
 def stop_all(started: list[Any]) -> None:

@@ -116,15 +116,18 @@ def start_reference_app(
 
 
 def start_taskstream(
-    port: int, database_url: str, workdir: Path, repo: Path, credentials: tuple[str, str], pool_size: int
+    port: int, database_url: str, workdir: Path, repo: Path, credentials: tuple[str, str], pool_size: int,
+    workers: int = 1, name: str = "taskstream",
 ) -> ServerProcess:
-    """Start ``taskstream serve`` (the console script next to this interpreter) with that key pair."""
+    """Start ``taskstream serve --workers N`` (the console script next to this interpreter) with that key pair;
+    its home and log are named after ``name``."""
     key, secret = credentials
     executable = Path(sys.executable).parent / "taskstream"
     if not executable.exists():
         raise RuntimeError(f"{executable} not found: install the project into this venv, or use --self-test")
-    home = workdir / "ts"
-    argv = [str(executable), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    home = workdir / ("ts" if name == "taskstream" else name)
+    argv = [str(executable), "--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]
     env = {
         **os.environ,
         "TASKSTREAM_POOL_SIZE": str(pool_size),
@@ -132,7 +135,7 @@ def start_taskstream(
         "TASKSTREAM_ACCESS_KEY": key,
         "TASKSTREAM_SECRET_KEY": secret,
     }
-    return ServerProcess("taskstream", argv, env, workdir / "taskstream.log", repo)
+    return ServerProcess(name, argv, env, workdir / f"{name}.log", repo)
 
 
 class CpuMeter:
