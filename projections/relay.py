@@ -33,7 +33,8 @@ from aiokafka.errors import KafkaError
 
 from taskstream.commands.store import LogPosition, RecordedEvent, read_after
 from taskstream.projections.kafka_codec import TOPIC_PREFIX, encode
-from taskstream.projections.subscription import DATABASE_GONE, load_checkpoint, save_checkpoint
+from taskstream.projections.leadership import Elected
+from taskstream.projections.subscription import load_checkpoint, save_checkpoint
 
 log = logging.getLogger("taskstream.relay")
 
@@ -65,55 +66,25 @@ async def send(producer: AIOKafkaProducer, events: list[RecordedEvent], prefix: 
 InFlight = deque[tuple[asyncio.Future[list[object]], LogPosition, int]]  # (acknowledgements, batch end, count)
 
 
-class Relay:
+class Relay(Elected):
     """Publishes the log to Kafka at `bootstrap` while it is the leader; a standby otherwise."""
+
+    role = "relay"
 
     def __init__(self, database_url: str, bootstrap: str, batch_size: int = 1000, poll_interval: float = 0.005,
                  standby_interval: float = 0.5, retry_interval: float = 1.0, topic_prefix: str = TOPIC_PREFIX,
                  producer_factory: Callable[[str], AIOKafkaProducer] = new_producer, max_in_flight: int = 16,
                  max_poll_interval: float = 0.02, checkpoint_interval: float = 0.05) -> None:
-        self.database_url = database_url
+        super().__init__(database_url, RELAY_LOCK_KEY, standby_interval, retry_interval)
         self.bootstrap = bootstrap
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.max_in_flight = max_in_flight
         self.checkpoint_interval = checkpoint_interval
-        self.standby_interval = standby_interval
-        self.retry_interval = retry_interval
         self.topic_prefix = topic_prefix
         self.producer_factory = producer_factory
-        self.leading = asyncio.Event()
         self.published = 0
-
-    async def run(self) -> None:
-        """Stand by, lead, and stand by again if the database connection is lost; until cancelled."""
-        while True:
-            try:
-                conn = await asyncpg.connect(self.database_url)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("relay: cannot connect to PostgreSQL (%s); retrying", exc)
-                await asyncio.sleep(self.retry_interval)
-                continue
-            try:
-                await self._await_leadership(conn)
-                await self._lead(conn)
-            except DATABASE_GONE as exc:
-                # Why drop the connection: after a restart of PostgreSQL it may be half-dead; a new session also
-                # means the leadership is decided again (the lock died with the old session).
-                log.warning("relay: lost its database connection (%s); standing by again", exc)
-                conn.terminate()
-            finally:
-                self.leading.clear()
-                if not conn.is_closed():
-                    await conn.close(timeout=2)
-
-    async def _await_leadership(self, conn: asyncpg.Connection) -> None:
-        # Why a session lock on a dedicated connection: it lives exactly as long as this relay's session.
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
-            await asyncio.sleep(self.standby_interval)
-        log.info("relay: leading")
-        self.leading.set()
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         while True:
