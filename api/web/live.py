@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
-from taskstream.api.web.session import NotFound, SignInRequired, WebSession, web_caller
+from taskstream.api.web.session import NotFound, SignInRequired, WebSession, plain_id, web_caller
 from taskstream.projections.live_feed import Listener, LiveFeed, format_position, parse_position
 from taskstream.projections.task_reads import task_document
 
@@ -56,7 +56,7 @@ async def _listener(request: Request, session: WebSession) -> Listener:
     if len(ids) > MAX_TASKS:
         raise NotFound("set of tasks")
     for task_id in ids:
-        if len(task_id) > 128 or await task_document(request.app.state.ctx.pool, task_id, session.company) is None:
+        if not plain_id(task_id) or await task_document(request.app.state.ctx.pool, task_id, session.company) is None:
             raise NotFound("task")
     return Listener(session.company, frozenset(ids), request.query_params.get("telemetry") == "1",
                     owner=session.grant.access_key)
