@@ -24,6 +24,7 @@ from taskstream.projections.task_reads import task_document
 
 router = APIRouter()
 MAX_STREAMS = 8
+MAX_ALL_STREAMS = 1000  # of every caller, in one process (each holds a queue of up to 1000 messages)
 MAX_TASKS = 10
 KEEPALIVE_SECONDS = 15.0
 
@@ -62,6 +63,11 @@ async def _listener(request: Request, session: WebSession) -> Listener:
                     owner=session.grant.access_key)
 
 
+def _too_many() -> Response:
+    return Response(f"Too many live streams (at most {MAX_STREAMS} per key pair); close another tab.\n",
+                    status_code=429, media_type="text/plain", headers={"retry-after": "10"})
+
+
 def _event(kind: str, data: str, event_id: str | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id else ""
     return f"{head}event: {kind}\ndata: {data}\n\n".encode()
@@ -74,11 +80,15 @@ async def live(request: Request) -> Response:
     if feed is None:  # an app served without its lifespan (never by `taskstream serve`)
         return Response("Live updates are not running.\n", status_code=503, media_type="text/plain")
     listener = await _listener(request, session)
-    if feed.count(listener.owner) >= MAX_STREAMS:
-        return Response(f"At most {MAX_STREAMS} live streams per key pair; close another tab.\n", status_code=429,
-                        media_type="text/plain", headers={"retry-after": "10"})
+    if feed.count(listener.owner) >= MAX_STREAMS or len(feed.listeners) >= MAX_ALL_STREAMS:
+        return _too_many()
     after = parse_position(request.headers.get("last-event-id") or request.query_params.get("after"))
     resumed = await feed.subscribe(listener, after)
+    # Counted again once registered (no await in between): streams asked for at once all passed the first count
+    # while `subscribe` awaited.
+    if resumed and (feed.count(listener.owner) > MAX_STREAMS or len(feed.listeners) > MAX_ALL_STREAMS):
+        feed.unsubscribe(listener)
+        return _too_many()
     return StreamingResponse(_stream(request, feed, listener, resumed), media_type="text/event-stream",
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
