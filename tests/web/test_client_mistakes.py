@@ -83,3 +83,17 @@ async def test_a_long_back_path_goes_home(client: httpx.AsyncClient, tenant: Ten
     csrf = await _sign_in(client, tenant)
     response = await client.post("/ui/tasks/enqueue", data={"csrf": csrf, "ids": task_id, "back": "/" + "x" * 3000})
     assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+async def test_an_address_that_does_not_parse_is_shown_without_a_link(client: httpx.AsyncClient,
+                                                                       tenant: Tenant) -> None:
+    task_id = await tenant.create_task("odd addresses")
+    await tenant.call("tasks.add_or_update_artifacts", task=task_id,
+                      artifacts=[{"key": "broken", "type": "custom", "mode": "output", "uri": "http://[::1/files/a"}])
+    model_id = (await tenant.call("models.create", name="odd model", uri="https://[bad/files/m.pt"))["id"]
+    await tenant.call("tasks.add_or_update_model", task=task_id, name="odd", model=model_id, type="output")
+    await _sign_in(client, tenant)
+    for tab in ("artifacts", "models"):
+        response = await client.get(f"/tasks/{task_id}/{tab}")
+        assert response.status_code == 200, tab
+    assert "http://[::1/files/a" in (await client.get(f"/tasks/{task_id}/artifacts")).text
