@@ -97,3 +97,14 @@ async def test_an_address_that_does_not_parse_is_shown_without_a_link(client: ht
         response = await client.get(f"/tasks/{task_id}/{tab}")
         assert response.status_code == 200, tab
     assert "http://[::1/files/a" in (await client.get(f"/tasks/{task_id}/artifacts")).text
+
+
+async def test_a_sandboxed_frame_cannot_post_the_sign_in_form(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """`Origin: null` is what a sandboxed frame or a data: page of any site sends: signing a browser into someone
+    else's session (login CSRF) is refused as from another site."""
+    response = await client.post("/login", headers={"origin": "null"},
+                                 data={"access_key": tenant.access_key, "secret_key": tenant.secret_key})
+    assert response.status_code == 403 and "clearml_token_basic" not in client.cookies
+    same_site = await client.post("/login", headers={"origin": "http://taskstream"},
+                                  data={"access_key": tenant.access_key, "secret_key": tenant.secret_key})
+    assert same_site.status_code == 303
