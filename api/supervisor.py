@@ -143,7 +143,10 @@ class Supervisor:
 
 def _exit_status(code: int | None) -> str:
     if code is not None and code < 0:
-        return f"killed by {signal.Signals(-code).name}"
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:  # a real-time signal (SIGRTMIN+n) has no name: the supervisor must not fail on it
+            return f"killed by signal {-code}"
     return f"exit code {code}"
 
 

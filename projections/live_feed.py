@@ -48,7 +48,7 @@ def parse_position(text: str | None) -> LogPosition | None:
     if not text or len(text) > 41:
         return None
     txid, sep, position = text.partition("-")
-    if not (sep and txid.isdigit() and position.isdigit()):
+    if not (sep and text.isascii() and txid.isdigit() and position.isdigit()):
         return None
     return LogPosition(int(txid), int(position))
 

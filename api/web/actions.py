@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from taskstream.api.app import DATABASE_UNAVAILABLE
-from taskstream.api.web.session import FLASH_COOKIE, WebSession, form_caller, safe_next
+from taskstream.api.web.session import FLASH_COOKIE, FLASH_SAFE, WebSession, form_caller, plain_id, safe_next
 from taskstream.commands.handlers import clone as clone_handler
 from taskstream.commands.handlers import queues, task_queue, tasks
 from taskstream.commands.messages import (
@@ -37,6 +38,7 @@ router = APIRouter()
 MAX_IDS = 1000  # as TASKSTREAM_MAX_BATCH_IDS' default: one command per id
 MAX_FIELD = 1000
 REASON = "From the web UI"
+FLASH_CHARS = 300  # percent-encoded, at most 3600 bytes: under a cookie's 4096
 Run = Callable[[Any, WebSession, str, FormData], Awaitable[Any]]
 
 
@@ -46,6 +48,8 @@ def _text(form: FormData, name: str, limit: int = MAX_FIELD) -> str | None:
         return None
     if len(value) > limit:
         raise ApiError(400, 12, f"{name} is longer than {limit} characters")
+    if "\x00" in value:  # PostgreSQL's text cannot hold it
+        raise ApiError(400, 12, f"{name} holds a NUL character")
     return value.strip()
 
 
@@ -113,9 +117,12 @@ ACTIONS: dict[str, tuple[Run, str]] = {
 
 
 def back_to(request: Request, form: FormData, message: str, kind: str = "info") -> Response:
-    response = RedirectResponse(safe_next(_text(form, "back", 2000) or "/tasks"), status_code=303)
-    response.set_cookie(FLASH_COOKIE, f"{kind}:{message}"[:500], max_age=60, httponly=True, samesite="strict",
-                        path="/")
+    back = form.get("back")
+    back = back.strip() if isinstance(back, str) else ""
+    response = RedirectResponse(safe_next(back) if back else "/tasks", status_code=303)
+    # Percent-encoded: a header is Latin-1, and the message may quote what the form sent (read back by `render`).
+    response.set_cookie(FLASH_COOKIE, quote(f"{kind}:{message}"[:FLASH_CHARS], safe=FLASH_SAFE), max_age=60,
+                        httponly=True, samesite="strict", path="/")
     return response
 
 
@@ -132,7 +139,7 @@ async def task_action(request: Request, action: str) -> Response:
     if action not in ACTIONS:
         return back_to(request, form, f"Unknown action {action[:40]}", "error")
     run, done = ACTIONS[action]
-    ids = list(dict.fromkeys(str(i) for i in form.getlist("ids") if isinstance(i, str) and 0 < len(i) <= 128))
+    ids = list(dict.fromkeys(str(i) for i in form.getlist("ids") if isinstance(i, str) and plain_id(i)))
     if not ids:
         return back_to(request, form, "Select at least one task first.", "error")
     if len(ids) > MAX_IDS:
@@ -154,14 +161,19 @@ async def task_action(request: Request, action: str) -> Response:
     return back_to(request, form, message, "error" if failures else "info")
 
 
+def _queue(queue_id: str) -> str:
+    if not plain_id(queue_id):
+        raise ApiError(400, 12, "invalid queue id")
+    return queue_id
+
+
 @router.post("/ui/queues/{queue_id}/remove")
 async def remove_entry(request: Request, queue_id: str) -> Response:
     """Take a task out of a queue (`queues.remove_task`; the task keeps its status)."""
     session, form = await form_caller(request)
-    task_id = _text(form, "task", 128) or ""
     try:
         await queues.remove_task(request.app.state.ctx.commands, session.caller("queues.remove_task"),
-                                 RemoveQueueEntry(queue_id[:128], task_id))
+                                 RemoveQueueEntry(_queue(queue_id), _text(form, "task", 128) or ""))
     except ApiError as exc:
         return back_to(request, form, f"Not removed: {readable(exc)}", "error")
     return back_to(request, form, "Removed from the queue.")
@@ -171,8 +183,8 @@ async def remove_entry(request: Request, queue_id: str) -> Response:
 async def move_entry(request: Request, queue_id: str) -> Response:
     """Move a task to the front (runs next) or the back of a queue, as one queue event."""
     session, form = await form_caller(request)
-    command = MoveQueueEntry(queue_id[:128], _text(form, "task", 128) or "", form.get("to") == "front")
     try:
+        command = MoveQueueEntry(_queue(queue_id), _text(form, "task", 128) or "", form.get("to") == "front")
         await queues.move_task(request.app.state.ctx.commands, session.caller("queues.move_task"), command)
     except ApiError as exc:
         return back_to(request, form, f"Not moved: {readable(exc)}", "error")

@@ -135,9 +135,10 @@ def _plain_id(value: str) -> bool:
 
 
 def _same_origin(request: Request) -> None:
-    """A POST whose Origin names another site is refused (the login form has no session to hold a CSRF token)."""
+    """A POST whose Origin names another site is refused (the login form has no session to hold a CSRF token); so
+    is `Origin: null`, what a sandboxed frame of any site sends (this site's pages never do: same-origin referrers)."""
     origin = request.headers.get("origin")
-    if origin and origin != "null" and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
+    if origin and origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}":
         forwarded = request.headers.get("x-forwarded-proto")
         if not (forwarded and origin.rstrip("/") == f"{forwarded}://{request.url.netloc}"):
             raise Forbidden()

@@ -25,7 +25,10 @@ def files_link(uri: Any) -> str | None:
     `/files/a/b` -> `/files/a/b`), else None (another store: s3://, gs://, a path on a worker)."""
     if not isinstance(uri, str) or not uri:
         return None
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. `http://[::1/x` (an unclosed IPv6 address): no link
+        return None
     if parts.scheme not in ("", "http", "https") or not parts.path.startswith(FILES_PREFIX):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
@@ -33,9 +36,13 @@ def files_link(uri: Any) -> str | None:
 
 def external_link(uri: Any) -> str | None:
     """An http(s) address to offer as a plain link (followed only when clicked), else None."""
-    if isinstance(uri, str) and urlsplit(uri).scheme in ("http", "https") and files_link(uri) is None:
-        return uri
-    return None
+    if not isinstance(uri, str):
+        return None
+    try:
+        scheme = urlsplit(uri).scheme
+    except ValueError:
+        return None
+    return uri if scheme in ("http", "https") and files_link(uri) is None else None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from taskstream.api.web import chart_data
 from taskstream.api.web.diff import compare, configuration, hyperparameters
-from taskstream.api.web.session import NotFound, WebSession, render, web_caller
+from taskstream.api.web.session import NotFound, WebSession, plain_id, render, web_caller
 from taskstream.api.web.task_data import json_response, time_axis
 from taskstream.projections.scalar_histogram import DEFAULT_SAMPLES, compare_histograms, metric_filter
 from taskstream.projections.task_reads import task_document
@@ -37,7 +37,7 @@ def requested_ids(request: Request) -> list[str]:
 async def _tasks(request: Request, session: WebSession, ids: list[str]) -> list[dict[str, Any]]:
     found = []
     for task_id in ids:
-        task = await task_document(request.app.state.ctx.pool, task_id, session.company) if len(task_id) <= 128 \
+        task = await task_document(request.app.state.ctx.pool, task_id, session.company) if plain_id(task_id) \
             else None
         if task is None:
             raise NotFound("task")
@@ -66,6 +66,8 @@ async def compare_page(request: Request) -> Response:
 
 
 async def _readable(request: Request, session: WebSession, ids: list[str]) -> list[ReadableTask]:
+    if not all(map(plain_id, ids)):
+        raise NotFound("task")
     found = await readable_tasks(request.app.state.ctx.pool, ids, session.company)
     if any(task_id not in found for task_id in ids):
         raise NotFound("task")

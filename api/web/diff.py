@@ -12,6 +12,10 @@ from typing import Any
 MISSING: Any = None  # what a task without the key shows in a comparison
 MAX_ROWS = 2000  # a comparison or change list longer than this is cut (the page says so)
 MAX_TEXT_DIFF_LINES = 400
+# difflib's time grows with the square of the lines (a 40000-line value took 2 s, blocking the process): longer
+# values are shown without a line diff, and one comparison diffs at most MAX_TEXT_DIFFS values.
+MAX_DIFF_INPUT_LINES = 2000
+MAX_TEXT_DIFFS = 50
 
 
 def flatten(value: Any, prefix: str = "", empty: bool = True) -> dict[str, Any]:
@@ -70,11 +74,14 @@ def compare(columns: list[dict[str, Any]]) -> list[CompareRow]:
     they differ (a key some tasks lack differs). At most MAX_ROWS rows."""
     keys = sorted({key for column in columns for key in column})[:MAX_ROWS]
     rows = []
+    diffs = 0
     for key in keys:
         values = [display(column.get(key, MISSING)) for column in columns]
         present = {key in column for column in columns}
         differs = len(set(values)) > 1 or len(present) > 1
-        rows.append(CompareRow(key, values, differs, _text_diff(values) if differs else None))
+        text_diff = _text_diff(values) if differs and diffs < MAX_TEXT_DIFFS else None
+        diffs += text_diff is not None
+        rows.append(CompareRow(key, values, differs, text_diff))
     return rows
 
 
@@ -82,8 +89,10 @@ def _text_diff(values: list[str]) -> list[str] | None:
     distinct = list(dict.fromkeys(values))
     if len(distinct) < 2 or not any("\n" in v for v in distinct[:2]):
         return None
-    lines = difflib.unified_diff(distinct[0].splitlines(), distinct[1].splitlines(), "first", "second", lineterm="",
-                                 n=2)
+    first, second = distinct[0].splitlines(), distinct[1].splitlines()
+    if max(len(first), len(second)) > MAX_DIFF_INPUT_LINES:
+        return None
+    lines = difflib.unified_diff(first, second, "first", "second", lineterm="", n=2)
     return list(lines)[2:MAX_TEXT_DIFF_LINES + 2]
 
 

@@ -18,12 +18,13 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
-from taskstream.api.web.session import NotFound, SignInRequired, WebSession, web_caller
+from taskstream.api.web.session import NotFound, SignInRequired, WebSession, plain_id, web_caller
 from taskstream.projections.live_feed import Listener, LiveFeed, format_position, parse_position
 from taskstream.projections.task_reads import task_document
 
 router = APIRouter()
 MAX_STREAMS = 8
+MAX_ALL_STREAMS = 1000  # of every caller, in one process (each holds a queue of up to 1000 messages)
 MAX_TASKS = 10
 KEEPALIVE_SECONDS = 15.0
 
@@ -56,10 +57,15 @@ async def _listener(request: Request, session: WebSession) -> Listener:
     if len(ids) > MAX_TASKS:
         raise NotFound("set of tasks")
     for task_id in ids:
-        if len(task_id) > 128 or await task_document(request.app.state.ctx.pool, task_id, session.company) is None:
+        if not plain_id(task_id) or await task_document(request.app.state.ctx.pool, task_id, session.company) is None:
             raise NotFound("task")
     return Listener(session.company, frozenset(ids), request.query_params.get("telemetry") == "1",
                     owner=session.grant.access_key)
+
+
+def _too_many() -> Response:
+    return Response(f"Too many live streams (at most {MAX_STREAMS} per key pair); close another tab.\n",
+                    status_code=429, media_type="text/plain", headers={"retry-after": "10"})
 
 
 def _event(kind: str, data: str, event_id: str | None = None) -> bytes:
@@ -74,11 +80,15 @@ async def live(request: Request) -> Response:
     if feed is None:  # an app served without its lifespan (never by `taskstream serve`)
         return Response("Live updates are not running.\n", status_code=503, media_type="text/plain")
     listener = await _listener(request, session)
-    if feed.count(listener.owner) >= MAX_STREAMS:
-        return Response(f"At most {MAX_STREAMS} live streams per key pair; close another tab.\n", status_code=429,
-                        media_type="text/plain", headers={"retry-after": "10"})
+    if feed.count(listener.owner) >= MAX_STREAMS or len(feed.listeners) >= MAX_ALL_STREAMS:
+        return _too_many()
     after = parse_position(request.headers.get("last-event-id") or request.query_params.get("after"))
     resumed = await feed.subscribe(listener, after)
+    # Counted again once registered (no await in between): streams asked for at once all passed the first count
+    # while `subscribe` awaited.
+    if resumed and (feed.count(listener.owner) > MAX_STREAMS or len(feed.listeners) > MAX_ALL_STREAMS):
+        feed.unsubscribe(listener)
+        return _too_many()
     return StreamingResponse(_stream(request, feed, listener, resumed), media_type="text/event-stream",
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 

@@ -28,7 +28,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from uuid import uuid4
 
 from fastapi import Request
@@ -49,6 +49,7 @@ MAX_FORM_FIELDS = 2000  # a bulk action's ids (the API's batch limit is 1000) pl
 MAX_FORM_BYTES = 256 * 1024
 UI_API_VERSION = "2.22"
 FLASH_COOKIE = "taskstream_flash"  # the one-time message of an action, shown by the next page rendered
+FLASH_SAFE = " :,.()/'="  # left as they are in the (percent-encoded) flash cookie
 # Every page: scripts and styles only from this server (no CDN, no inline script), never framed, no referrer
 # leaving the site. Pages put data for their scripts in `data-` attributes or `<script type="application/json">`.
 PAGE_HEADERS = {
@@ -161,7 +162,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     """`template` rendered with `context` plus `request`, `session` and `csrf` (the session `web_caller` found for
     this request, if any)."""
     session: WebSession | None = getattr(request.state, "web_session", None)
-    kind, _, flash = (request.cookies.get(FLASH_COOKIE) or "").partition(":")
+    kind, _, flash = unquote(request.cookies.get(FLASH_COOKIE) or "").partition(":")
     full = {"session": session, "csrf": session.csrf if session else "", "flash": flash[:500] or None,
             "flash_kind": "error" if kind == "error" else "info", **context}
     response = TEMPLATES.TemplateResponse(request, template, full, status_code=status)
@@ -169,6 +170,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+def plain_id(value: str) -> bool:
+    """An id the UI looks up: 1 to 128 letters, digits, `-`, `_` or `.` (never a NUL, which PostgreSQL refuses)."""
+    return 0 < len(value) <= 128 and value.isascii() and all(c.isalnum() or c in "-_." for c in value)
 
 
 def sign_in_url(request: Request) -> str:

@@ -28,7 +28,7 @@ _ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 def _texts(params: QueryParams, name: str, limit: int = MAX_TEXT) -> list[str]:
     values = [v.strip() for v in params.getlist(name)[:MAX_VALUES]]
-    return [v for v in values if v and len(v) <= limit]
+    return [v for v in values if v and len(v) <= limit and "\x00" not in v]  # PostgreSQL's text holds no NUL
 
 
 def _int(value: str | None, default: int, low: int, high: int) -> int:
@@ -71,7 +71,8 @@ class TableQuery:
             statuses=tuple(s for s in _texts(params, "status") if s in TASK_STATUSES),
             types=tuple(t for t in _texts(params, "type") if t in TASK_TYPES),
             tags=tuple(_texts(params, "tag", 100)), users=tuple(u for u in _texts(params, "user") if _ID.match(u)),
-            search=(params.get("q") or "").strip()[:MAX_TEXT], archived=params.get("archived") == "1",
+            search=(params.get("q") or "").replace("\x00", "").strip()[:MAX_TEXT],
+            archived=params.get("archived") == "1",
             page=_int(params.get("page"), 0, 0, MAX_PAGE),
             page_size=_int(params.get("page_size"), 50, PAGE_SIZES[0], PAGE_SIZES[-1]),
             metrics=metrics, params=hyper)

@@ -11,13 +11,14 @@ like the pages (reads only: a GET changes nothing, and no other site can read th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
 from taskstream.api.web import chart_data
-from taskstream.api.web.session import NotFound, WebSession, web_caller
+from taskstream.api.web.session import NotFound, WebSession, plain_id, web_caller
 from taskstream.projections.scalar_histogram import ALL_METRICS, DEFAULT_SAMPLES, SCALAR, metric_filter, task_histogram
 from taskstream.projections.task_reads import task_document
 from taskstream.projections.task_telemetry import read_log
@@ -30,6 +31,7 @@ MAX_METRICS_PER_CALL = 20
 MAX_METRIC_NAME = 1000
 LOG_PAGE = 500
 MAX_INTEGER = 2**63 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
 def json_response(body: Any) -> Response:
@@ -39,7 +41,7 @@ def json_response(body: Any) -> Response:
 async def readable_task(request: Request, task_id: str) -> tuple[WebSession, ReadableTask]:
     """The signed-in caller and the task it may read (its company's or public), NotFound otherwise."""
     session = await web_caller(request)
-    found = await readable_tasks(request.app.state.ctx.pool, [task_id], session.company) if len(task_id) <= 128 \
+    found = await readable_tasks(request.app.state.ctx.pool, [task_id], session.company) if plain_id(task_id) \
         else {}
     if task_id not in found:
         raise NotFound("task")
@@ -49,7 +51,7 @@ async def readable_task(request: Request, task_id: str) -> tuple[WebSession, Rea
 def integer(request: Request, name: str) -> int | None:
     """A query parameter that is a 64-bit integer, else None."""
     value = request.query_params.get(name, "")
-    if not value.lstrip("-").isdigit() or len(value) > 20:
+    if not _INTEGER.fullmatch(value):  # not str.isdigit: "²" is a digit to it, and int() refuses it
         return None
     number = int(value)
     return number if -MAX_INTEGER <= number <= MAX_INTEGER else None

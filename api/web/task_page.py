@@ -19,6 +19,7 @@ from taskstream.api.web.diff import changes, configuration, flatten, hyperparame
 from taskstream.api.web.live import live_after
 from taskstream.api.web.plots import shape_plot
 from taskstream.api.web.session import NotFound, WebSession, render, web_caller
+from taskstream.api.web.task_data import MAX_INTEGER, integer
 from taskstream.api.web.task_data import router as data_router
 from taskstream.projections.model_query import model_by_id
 from taskstream.projections.project_query import project_by_id
@@ -42,6 +43,7 @@ MAX_PLOTS = 60
 IMAGE_ITERATIONS = 3
 HISTORY_PAGE = 50
 MAX_MODELS_READ = 50
+MAX_VERSION = 2**31 - 1  # an event version is a PostgreSQL integer
 # Fields every change rewrites: the timeline leaves them out of its before/after tables.
 BOOKKEEPING = ("last_update", "last_change")
 
@@ -118,9 +120,10 @@ async def _plots(request: Request, session: WebSession, task: dict[str, Any]) ->
     return {"plots": [shape_plot(e) for e in events[:MAX_PLOTS]], "plots_cut": len(events) > MAX_PLOTS}
 
 
-def _bound(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    return int(value) if value.lstrip("-").isdigit() and len(value) < 20 else None
+def _bound(request: Request, name: str, limit: int = MAX_INTEGER) -> int | None:
+    """A query parameter that is an integer within +-`limit` (a column's range), else None."""
+    number = integer(request, name)
+    return number if number is not None and -limit <= number <= limit else None
 
 
 async def _images(request: Request, session: WebSession, task: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +140,8 @@ async def _images(request: Request, session: WebSession, task: dict[str, Any]) -
 async def _history(request: Request, session: WebSession, task: dict[str, Any]) -> dict[str, Any]:
     pool = request.app.state.ctx.pool
     routine = request.query_params.get("routine") == "1"
-    page = await history_page(pool, task["id"], [session.company, ""], HISTORY_PAGE, _bound(request, "before"),
-                              routine)
+    page = await history_page(pool, task["id"], [session.company, ""], HISTORY_PAGE,
+                              _bound(request, "before", MAX_VERSION), routine)
     entries = page.entries if page else []
     for entry in entries:
         entry["changes"] = [view.readable_change(c) for c in changes(entry["before"], entry["after"], BOOKKEEPING)]
@@ -184,7 +187,7 @@ async def task_page(request: Request, task_id: str, tab: str = "summary") -> Res
 async def task_as_it_was(request: Request, task_id: str, version: str) -> Response:
     """The task after its event `version`, folded from the log, beside what changed since."""
     session, task = await load_task(request, task_id)
-    if not version.isdigit() or len(version) > 9:
+    if not (version.isascii() and version.isdigit()) or len(version) > 9:
         raise NotFound("version")
     past = await task_as_of(request.app.state.ctx.pool, task_id, [session.company, ""], int(version))
     if past is None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
+
 import pytest
 
 from taskstream.api.cli import SECRET_PLACEHOLDER, build_parser, created_key_pair
-from taskstream.api.supervisor import MAX_WORKERS
+from taskstream.api.supervisor import MAX_WORKERS, _exit_status
 
 VERBS = [["serve"], ["credentials", "list"], ["credentials", "create"], ["credentials", "revoke", "K"],
          ["credentials", "rotate-secret"], ["relay"], ["subscribe", "audit"], ["replay", "--all"], ["history", "T"]]
@@ -87,3 +92,13 @@ def test_serve_help_explains_workers(capsys: pytest.CaptureFixture[str]) -> None
         build_parser().parse_args(["serve", "--help"])
     out = capsys.readouterr().out
     assert "--workers" in out and "auto" in out and "--log-format" in out
+
+
+def test_a_worker_killed_by_a_real_time_signal_is_reported_not_fatal() -> None:
+    """The supervisor names how a worker ended; a signal without a name (SIGRTMIN+n) must not raise in its loop."""
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    worker.start()
+    os.kill(worker.pid or 0, signal.SIGRTMIN + 6)
+    worker.join(10)
+    assert _exit_status(worker.exitcode) == f"killed by signal {signal.SIGRTMIN + 6}"
+    assert _exit_status(-signal.SIGKILL) == "killed by SIGKILL" and _exit_status(3) == "exit code 3"

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from taskstream.api.web.diff import MAX_ROWS, changes, compare, configuration, flatten, hyperparameters
+from taskstream.api.web.diff import (
+    MAX_DIFF_INPUT_LINES,
+    MAX_ROWS,
+    MAX_TEXT_DIFFS,
+    changes,
+    compare,
+    configuration,
+    flatten,
+    hyperparameters,
+)
 
 
 def test_flatten_gives_dotted_paths_to_leaves_and_keeps_lists_whole() -> None:
@@ -67,3 +76,14 @@ def test_changes_leave_out_skipped_fields_and_treat_an_empty_object_as_none() ->
     found = [(c.path, c.kind) for c in changes(before, after, skip=("last_update",))]
 
     assert found == [("hyperparams.Args.lr.value", "added")]
+
+
+def test_line_diffs_are_bounded_by_the_lines_and_their_number() -> None:
+    """difflib's time grows with the square of the lines: a long value is compared without a line diff, and one
+    comparison makes at most MAX_TEXT_DIFFS of them."""
+    long_a = "\n".join(str(i % 300) for i in range(MAX_DIFF_INPUT_LINES + 1))
+    long_b = "\n".join(str(i % 301) for i in range(MAX_DIFF_INPUT_LINES + 1))
+    row = compare([{"config": long_a}, {"config": long_b}])[0]
+    assert row.differs and row.text_diff is None
+    many = compare([{"k0": "a\nb"}, {f"k{i}": "a\nc" for i in range(MAX_TEXT_DIFFS + 5)}])
+    assert sum(r.text_diff is not None for r in many) == MAX_TEXT_DIFFS

@@ -3,16 +3,17 @@ a bounded number of streams."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from typing import Any
 
 import httpx
 
 from taskstream.api.web.live import MAX_STREAMS
 from taskstream.projections.live_feed import parse_position
-from tests.web.conftest import Api, WebServer
+from tests.web.conftest import Api, WebServer, _other_company
 
 
 @contextmanager
@@ -65,3 +66,23 @@ def test_streams_per_key_pair_are_bounded(web_server: WebServer) -> None:
             assert open_streams.enter_context(client.stream("GET", "/ui/live")).status_code == 200
         refused = client.get("/ui/live")
         assert refused.status_code == 429
+
+
+def test_streams_opened_at_once_are_bounded_too(web_server: WebServer) -> None:
+    """Many streams asked for at the same moment: still at most MAX_STREAMS of a key pair are served."""
+    api = Api(web_server.url, *_other_company(web_server.database_url))  # a key pair of its own
+    task_id = api.create_task("watched at once")
+
+    async def storm() -> list[int]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=web_server.url, timeout=10, limits=limits) as client:
+            await client.post("/login", data={"access_key": api.access_key, "secret_key": api.secret_key})
+            async with AsyncExitStack() as open_streams:
+                async def open_one() -> int:
+                    stream = await open_streams.enter_async_context(
+                        client.stream("GET", f"/ui/live?task={task_id}&telemetry=1"))
+                    return stream.status_code
+                return list(await asyncio.gather(*(open_one() for _ in range(3 * MAX_STREAMS))))
+
+    statuses = asyncio.run(storm())
+    assert statuses.count(200) <= MAX_STREAMS and statuses.count(429) >= 2 * MAX_STREAMS, statuses
