@@ -193,12 +193,12 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
     )
 
 
-async def read_stream(conn: asyncpg.Connection, stream_id: str,
-                      up_to_version: int | None = None) -> list[RecordedEvent]:
-    """Every event of one stream (up to `up_to_version` when given), in version order."""
+async def read_stream(conn: asyncpg.Connection, stream_id: str, up_to_version: int | None = None,
+                      from_version: int = 1) -> list[RecordedEvent]:
+    """The events of one stream from `from_version` (up to `up_to_version` when given), in version order."""
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND ($2::int IS NULL OR version <= $2) "
-        "ORDER BY version", stream_id, up_to_version
+        "AND version >= $3 ORDER BY version", stream_id, up_to_version, from_version
     )
     return [_recorded(r) for r in rows]
 

@@ -9,6 +9,7 @@ Both follow `tasks.get_history`'s tenancy: the task's latest company must be one
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,9 @@ class TaskAsOf:
     doc: dict[str, Any] | None  # None: the task was deleted by then
 
 
+AS_OF_CHUNK = 2000  # events read and folded at a time by `task_as_of`
+
+
 async def task_as_of(pool: asyncpg.Pool, task_id: str, companies: list[str], version: int) -> TaskAsOf | None:
     """The task's document after its event `version` (after its last one when `version` is past it), folded from
     the log; None when the task has no such stream or its latest company is not in `companies`.
@@ -77,12 +81,22 @@ async def task_as_of(pool: asyncpg.Pool, task_id: str, companies: list[str], ver
     company = await _company(pool, task_id)
     if company is None or company not in companies:
         return None
-    async with pool.acquire() as conn:
-        records = await read_stream(conn, task_id, up_to_version=version)
-    if not records:
-        return None
+    # Why chunks: a long training run's stream holds one event per metrics report, so the fold reads and folds
+    # AS_OF_CHUNK events at a time (bounded memory) and gives the event loop back between chunks.
     doc: dict[str, Any] | None = None
-    for record in records:
-        doc = evolve(doc, record.event())
-    last = records[-1]
+    last = None
+    start = 1
+    while start <= version:
+        async with pool.acquire() as conn:
+            records = await read_stream(conn, task_id, up_to_version=min(version, start + AS_OF_CHUNK - 1),
+                                        from_version=start)
+        if not records:
+            break
+        for record in records:
+            doc = evolve(doc, record.event())
+        last = records[-1]
+        start = last.version + 1
+        await asyncio.sleep(0)
+    if last is None:
+        return None
     return TaskAsOf(last.version, iso(last.recorded), last.type, doc)

@@ -3,7 +3,10 @@ log up to a version."""
 
 from __future__ import annotations
 
+import pytest
+
 from taskstream.api.context import AppContext
+from taskstream.projections import task_timeline
 from taskstream.projections.audit import AuditTrail
 from taskstream.projections.subscription import LogSubscription
 from taskstream.projections.task_timeline import history_page, task_as_of
@@ -31,6 +34,23 @@ async def test_task_as_of_a_version_is_the_fold_up_to_it(ctx: AppContext, tenant
     assert (second.doc["comment"], second.doc["name"], second.doc["status"]) == ("second", "renamed", "created")
     assert beyond is not None and beyond.version == 3 and beyond.doc is not None
     assert beyond.doc["status"] == "in_progress"
+
+
+async def test_task_as_of_folds_a_long_stream_in_chunks(ctx: AppContext, tenant: Tenant,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream longer than one chunk folds to the same document as in one read, at every chunk boundary."""
+    task = await tenant.create_task("long", comment="c0")
+    for n in range(1, 7):
+        await tenant.call("tasks.edit", task=task, comment=f"c{n}")
+    await _catch_up(ctx)
+    whole = await task_as_of(ctx.pool, task, [tenant.company, ""], 99)
+    monkeypatch.setattr(task_timeline, "AS_OF_CHUNK", 2)
+    for version in (1, 2, 3, 6, 7, 99):
+        chunked = await task_as_of(ctx.pool, task, [tenant.company, ""], version)
+        assert chunked is not None and chunked.doc is not None
+        assert (chunked.version, chunked.doc["comment"]) == (min(version, 7), f"c{min(version, 7) - 1}")
+    chunked = await task_as_of(ctx.pool, task, [tenant.company, ""], 99)
+    assert whole is not None and chunked is not None and chunked.doc == whole.doc
 
 
 async def test_task_as_of_is_none_for_another_company(ctx: AppContext, tenant: Tenant,
