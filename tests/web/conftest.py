@@ -27,7 +27,11 @@ import pytest
 
 from taskstream.commands.accounts import add_credentials, create_user, generate_key_pair
 from taskstream.schemas.ids import new_id
-from tests.clients.conftest import clients_python  # noqa: F401  (the real SDK's virtualenv, shared)
+from tests.clients.conftest import (
+    Clients,
+    Server,
+    clients_python,  # noqa: F401  (the real SDK's virtualenv, shared)
+)
 from tests.serve_process import ServeProcess, scratch_database
 
 CHROMIUM = os.environ.get("TASKSTREAM_CHROMIUM", "/usr/bin/chromium")
@@ -190,3 +194,10 @@ def sign_in(page: Any, api: Api, next_path: str = "/tasks") -> None:
 def admin_page(page: Any, web_server: WebServer) -> Any:
     sign_in(page, web_server.admin)
     return page
+
+
+@pytest.fixture
+def sdk_clients(clients_python: Path, web_server: WebServer, tmp_path: Path) -> Clients:  # noqa: F811
+    """The real SDK (and agent), configured with the web server's admin key pair."""
+    server = Server(web_server.url, web_server.admin.access_key, web_server.admin.secret_key, web_server.process.log)
+    return Clients(clients_python, server, tmp_path)

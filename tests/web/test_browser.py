@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import Clients, Server
+from tests.clients.conftest import Clients
 from tests.web.conftest import WebServer, sign_in
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,10 +160,8 @@ SDK_SCRIPT = """
 
 @pytest.mark.clients
 def test_a_real_sdk_task_appears_and_its_printed_link_opens_its_page(
-        clients_python: Path, web_server: WebServer, admin_page: Any, tmp_path: Path) -> None:
-    server = Server(web_server.url, web_server.admin.access_key, web_server.admin.secret_key,
-                    web_server.process.log)
-    clients = Clients(clients_python, server, tmp_path)
+        sdk_clients: Clients, web_server: WebServer, admin_page: Any) -> None:
+    clients = sdk_clients
     project = _unique("ui sdk").replace(" ", "-")
     run = clients.run(SDK_SCRIPT.format(project=project), timeout=120)
     task_id = run.result()["id"]
@@ -218,12 +216,10 @@ SDK_RUNNING = """
 
 
 @pytest.mark.clients
-def test_abort_from_the_ui_stops_a_running_sdk_script(clients_python: Path, web_server: WebServer,
-                                                      admin_page: Any, tmp_path: Path) -> None:
+def test_abort_from_the_ui_stops_a_running_sdk_script(clients_python: Path, sdk_clients: Clients,
+                                                      web_server: WebServer, admin_page: Any, tmp_path: Path) -> None:
     """The SDK's development worker checks the task's status every 2 s: aborted from the UI, the script stops."""
-    server = Server(web_server.url, web_server.admin.access_key, web_server.admin.secret_key,
-                    web_server.process.log)
-    clients = Clients(clients_python, server, tmp_path)
+    clients = sdk_clients
     script = tmp_path / "running.py"
     script.write_text(textwrap.dedent(SDK_RUNNING.format(project=_unique("ui abort").replace(" ", "-"))))
     process = subprocess.Popen([str(clients_python), str(script)], cwd=tmp_path, env=clients.env(),

@@ -20,7 +20,7 @@ import pytest
 
 from taskstream.projections.audit import AuditTrail
 from taskstream.projections.subscription import LogSubscription
-from tests.clients.conftest import Clients, Server
+from tests.clients.conftest import Clients
 from tests.web.conftest import Api, WebServer
 
 
@@ -83,10 +83,8 @@ SDK_SCRIPT = """
 
 @pytest.mark.clients
 def test_scalars_of_a_real_sdk_script_are_drawn_one_chart_per_metric(
-        clients_python: Path, web_server: WebServer, admin_page: Any, tmp_path: Path) -> None:
-    server = Server(web_server.url, web_server.admin.access_key, web_server.admin.secret_key,
-                    web_server.process.log)
-    run = Clients(clients_python, server, tmp_path).run(
+        sdk_clients: Clients, web_server: WebServer, admin_page: Any) -> None:
+    run = sdk_clients.run(
         SDK_SCRIPT.format(project=f"charts-{uuid.uuid4().hex[:6]}"), timeout=120)
     task_id = run.result()["id"]
 
