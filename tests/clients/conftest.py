@@ -175,3 +175,18 @@ class Clients:
 @pytest.fixture
 def clients(clients_python: Path, server: Server, tmp_path: Path) -> Clients:
     return Clients(clients_python, server, tmp_path)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed client test shows the tail of its server's log (warnings and unhandled errors) beside the SDK's
+    output: the SDK often swallows the reason a call failed."""
+    outcome = yield
+    report = outcome.get_result()
+    clients = getattr(item, "funcargs", {}).get("clients")
+    if report.when == "call" and report.failed and isinstance(clients, Clients):
+        try:
+            tail = clients.server.output.read_text(errors="replace")[-6000:]
+        except OSError:
+            return
+        report.sections.append(("taskstream serve log (tail)", tail))
