@@ -18,20 +18,17 @@ Without --database-url an embedded PostgreSQL is started in a temporary director
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 
 from taskstream.api.call import Call
-from taskstream.api.database import EmbeddedPostgres, create_pool
+from taskstream.api.database import create_pool
 from taskstream.api.endpoints.tasks_query import list_tasks
 from taskstream.commands.session import Actor
 from taskstream.projections.task_query import QueryOptions, compile_get_all
@@ -39,6 +36,7 @@ from taskstream.projections.task_query.fields import field_spec
 from tests.bench import summary
 from tests.bench.generate import COMPANY, TAGS, USERS, generate, project_ids
 from tests.bench.http_client import Connection, json_dumps
+from tests.bench.processes import run_on_database
 
 TARGET_P99_RATIO = 2.0  # the page's p99 ≤ 2× its own SQL's p99 on asyncpg, in the same run (issue 13)
 FIELDS = ["id", "name", "status", "type", "last_update", "tags", "user", "project"]
@@ -193,15 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args(argv)
-    if args.database_url:
-        asyncio.run(run_listing_bench(args.database_url, args.rows, args.queries))
-        return
-    with tempfile.TemporaryDirectory(prefix="taskstream-listing-") as home:
-        embedded = EmbeddedPostgres(Path(home))
-        try:
-            asyncio.run(run_listing_bench(embedded.url, args.rows, args.queries))
-        finally:
-            embedded.stop()
+    run_on_database(args.database_url, "taskstream-listing-",
+                    lambda url: run_listing_bench(url, args.rows, args.queries))
 
 
 if __name__ == "__main__":

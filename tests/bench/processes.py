@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +209,17 @@ async def wait_ready(
             connection.close()
         await asyncio.sleep(0.2)
     raise RuntimeError(f"{process.name} not ready after {timeout:.0f} s ({last}):\n{process.log_tail()}")
+
+
+def run_on_database(database_url: str, prefix: str, bench: Callable[[str], Coroutine[Any, Any, Any]]) -> None:
+    """Run `bench(url)` on `database_url`, or, when it is empty, on a scratch embedded PostgreSQL (the server's
+    settings, see `start_postgres`) started here and stopped after: the standalone `main` of each bench module."""
+    if database_url:
+        asyncio.run(bench(database_url))
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as home:
+        server = start_postgres(Path(home))
+        try:
+            asyncio.run(bench(server.get_uri()))
+        finally:
+            stop_postgres(server)

@@ -35,7 +35,7 @@ from starlette.datastructures import QueryParams
 from taskstream.api.web.table import TableQuery
 from taskstream.commands.accounts import add_credentials
 from tests.bench.generate import TAGS, USERS, generate, project_ids
-from tests.bench.processes import ServerProcess, free_port, start_postgres, stop_postgres, wait_ready
+from tests.bench.processes import ServerProcess, free_port, run_on_database, wait_ready
 from tests.bench.replay_bench import scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,15 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", type=int, default=50)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args(argv)
-    if args.database_url:
-        asyncio.run(run_web_bench(args.database_url, args.rows, args.queries, args.updates))
-        return
-    with tempfile.TemporaryDirectory(prefix="taskstream-web-") as home:
-        server = start_postgres(Path(home))
-        try:
-            asyncio.run(run_web_bench(server.get_uri(), args.rows, args.queries, args.updates))
-        finally:
-            stop_postgres(server)
+    run_on_database(args.database_url, "taskstream-web-",
+                    lambda url: run_web_bench(url, args.rows, args.queries, args.updates))
 
 
 if __name__ == "__main__":

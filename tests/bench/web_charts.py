@@ -14,7 +14,6 @@ charts are drawn, and one read of every metric at once (what the page would wait
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
 import os
@@ -27,7 +26,7 @@ import asyncpg
 import httpx
 
 from .histogram import _load
-from .processes import free_port, start_postgres, stop_postgres, wait_ready
+from .processes import free_port, run_on_database, wait_ready
 from .replay_bench import scratch_database
 from .web import ADMIN, _serve
 
@@ -156,15 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loads", type=int, default=8)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args(argv)
-    if args.database_url:
-        asyncio.run(run_charts_bench(args.database_url, args.iterations, args.loads))
-        return
-    with tempfile.TemporaryDirectory(prefix="taskstream-charts-") as home:
-        server = start_postgres(Path(home))
-        try:
-            asyncio.run(run_charts_bench(server.get_uri(), args.iterations, args.loads))
-        finally:
-            stop_postgres(server)
+    run_on_database(args.database_url, "taskstream-charts-",
+                    lambda url: run_charts_bench(url, args.iterations, args.loads))
 
 
 if __name__ == "__main__":
