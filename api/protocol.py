@@ -12,7 +12,7 @@ from taskstream.schemas import json_codec
 from taskstream.schemas.contract import Version, format_version, parse_version
 from taskstream.schemas.errors import ApiError
 
-_PATH = re.compile(r"^/?(?:v(?P<version>[^/]*)/)?(?P<endpoint>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
+ENDPOINT_PATH = re.compile(r"^/?(?:v(?P<version>[^/]*)/)?(?P<endpoint>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
 _VERSION = re.compile(r"^\d{1,6}\.?\d{1,6}$")  # bounded: a 5000-digit version must not reach int()
 BAD_JSON = json_body.BAD_JSON
 
@@ -26,7 +26,7 @@ class RequestPath:
 
 def parse_path(path: str, max_version: Version) -> RequestPath:
     """`/tasks.x`, `/v2.13/tasks.x`, `/v2.13/tasks.x/`; no version means the server's maximum."""
-    match = _PATH.match(path)
+    match = ENDPOINT_PATH.match(path)
     if match is None or (match["version"] is not None and not _VERSION.match(match["version"])):
         raise ApiError(400, 0, f"Invalid request path {path}")
     text = match["version"]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -137,7 +136,7 @@ async def append(
             [e.type_name() for e in events],
             [e.schema_version for e in events],
             [e.model_dump_json() for e in events],
-            json.dumps(metadata),
+            json_codec.dumps_text(metadata),
             *extra,
         )
     except asyncpg.UniqueViolationError as exc:
@@ -177,7 +176,7 @@ async def append_many(
         extra = then[1]
     try:
         rows = await conn.fetch(sql, ids, versions, [uuid.uuid4() for _ in ids], types, schema_versions, data,
-                                json.dumps(metadata), *extra)
+                                json_codec.dumps_text(metadata), *extra)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != "events_stream_id_version_key":
             raise
@@ -203,18 +202,23 @@ async def read_stream(conn: asyncpg.Connection, stream_id: str, up_to_version: i
     return [_recorded(r) for r in rows]
 
 
+# Why `events.txid` in ORDER BY: a bare `txid` there names the output column, the bigint cast, which no index has,
+# so PostgreSQL read and sorted every event after the position (the whole log for `latest_readable`) instead of
+# walking `events_log_order`. tests/commands/test_log_reads.py checks both plans.
+READ_AFTER = f"""SELECT {_COLUMNS} FROM events
+    WHERE (txid, position) > ($1::text::xid8, $2)
+      AND txid < pg_snapshot_xmin(pg_current_snapshot())
+      AND ($4::bigint IS NULL OR position <= $4)
+    ORDER BY events.txid, events.position LIMIT $3"""
+LATEST_READABLE = """SELECT txid::text::bigint AS txid, position FROM events
+    WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY events.txid DESC, events.position DESC LIMIT 1"""
+
+
 async def read_after(
     conn: asyncpg.Connection, after: LogPosition, limit: int = 1000, up_to_position: int | None = None
 ) -> list[RecordedEvent]:
     """The next events after `after`, in log order, from finished transactions only (see the module comment)."""
-    rows = await conn.fetch(
-        f"""SELECT {_COLUMNS} FROM events
-        WHERE (txid, position) > ($1::text::xid8, $2)
-          AND txid < pg_snapshot_xmin(pg_current_snapshot())
-          AND ($4::bigint IS NULL OR position <= $4)
-        ORDER BY txid, position LIMIT $3""",
-        str(after.txid), after.position, limit, up_to_position,
-    )
+    rows = await conn.fetch(READ_AFTER, str(after.txid), after.position, limit, up_to_position)
     return [_recorded(r) for r in rows]
 
 
@@ -233,9 +237,7 @@ async def stream_exists(conn: asyncpg.Connection, stream_id: str) -> bool:
 async def latest_readable(conn: asyncpg.Connection) -> LogPosition | None:
     """The position of the last event a reader can read now (None while none is readable): a reader that starts
     there reads every event that becomes readable later, and none of those before it."""
-    row = await conn.fetchrow(
-        """SELECT txid::text::bigint AS txid, position FROM events
-        WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid DESC, position DESC LIMIT 1""")
+    row = await conn.fetchrow(LATEST_READABLE)
     return None if row is None else LogPosition(row["txid"], row["position"])
 
 

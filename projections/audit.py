@@ -9,7 +9,6 @@ below it (redelivery, or events a replay already covered) has no second effect. 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +17,17 @@ import asyncpg
 from taskstream.commands.evolve import evolve
 from taskstream.commands.store import RecordedEvent
 from taskstream.projections.kafka_codec import family_of
+from taskstream.schemas import json_codec
 from taskstream.schemas.clock import iso
 from taskstream.schemas.events import Event, TaskChanged, TaskCreated, TaskDeleted
 
 AUDIT_COLUMNS = ("task_id", "version", "event_id", "position", "company", "time", "user_id", "endpoint",
                  "event_type", "force", "status_reason", "status_message", "before", "after")
 STATE_COLUMNS = ("task_id", "company", "version", "doc")
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json_codec.dumps_text(value)
 
 
 def _get(doc: dict[str, Any] | None, path: str) -> Any:
@@ -59,8 +63,8 @@ def audit_entry(record: RecordedEvent, before: dict[str, Any] | None) -> tuple[t
         bool(getattr(event, "force", False) or meta.get("forced", False)),
         written.get("status_reason", meta.get("status_reason") or None),
         written.get("status_message", meta.get("status_message") or None),
-        None if changed_before is None else json.dumps(changed_before),
-        None if changed_after is None else json.dumps(changed_after),
+        _json(changed_before),
+        _json(changed_after),
     )
     return row, after
 
@@ -85,14 +89,14 @@ class AuditTrail:
             f"SELECT version, doc FROM {self.state_table} WHERE task_id = $1", event.stream_id)
         if state is not None and event.version <= state["version"]:
             return
-        before = json.loads(state["doc"]) if state is not None and state["doc"] is not None else None
+        before = json_codec.loads(state["doc"]) if state is not None and state["doc"] is not None else None
         row, after = audit_entry(event, before)
         await conn.execute(self._insert, *row)
         await conn.execute(
             f"""INSERT INTO {self.state_table} (task_id, company, version, doc) VALUES ($1, $2, $3, $4)
             ON CONFLICT (task_id) DO UPDATE SET company = EXCLUDED.company, version = EXCLUDED.version,
                 doc = EXCLUDED.doc""",
-            event.stream_id, row[4], event.version, None if after is None else json.dumps(after))
+            event.stream_id, row[4], event.version, _json(after))
 
 
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
@@ -105,7 +109,7 @@ class AuditTrail:
         rows = await conn.fetch(f"SELECT task_id, version, doc FROM {self.state_table} WHERE task_id = ANY($1)",
                                 list({e.stream_id for e in events}))
         states: dict[str, tuple[int, dict[str, Any] | None]] = {
-            r["task_id"]: (r["version"], None if r["doc"] is None else json.loads(r["doc"])) for r in rows}
+            r["task_id"]: (r["version"], None if r["doc"] is None else json_codec.loads(r["doc"])) for r in rows}
         entries, touched = [], {}
         for event in events:
             version, before = states.get(event.stream_id, (0, None))
@@ -122,7 +126,7 @@ class AuditTrail:
             f"""INSERT INTO {self.state_table} (task_id, company, version, doc) VALUES ($1, $2, $3, $4)
             ON CONFLICT (task_id) DO UPDATE SET company = EXCLUDED.company, version = EXCLUDED.version,
                 doc = EXCLUDED.doc""",
-            [(task, company, states[task][0], None if states[task][1] is None else json.dumps(states[task][1]))
+            [(task, company, states[task][0], _json(states[task][1]))
              for task, company in touched.items()])
 
 
@@ -133,8 +137,8 @@ def history_entry(row: asyncpg.Record) -> dict[str, Any]:
         "version": row["version"], "time": iso(time), "event": row["event_type"], "event_id": str(row["event_id"]),
         "company": row["company"], "user": row["user_id"], "endpoint": row["endpoint"], "force": row["force"],
         "status_reason": row["status_reason"], "status_message": row["status_message"],
-        "before": None if row["before"] is None else json.loads(row["before"]),
-        "after": None if row["after"] is None else json.loads(row["after"]),
+        "before": None if row["before"] is None else json_codec.loads(row["before"]),
+        "after": None if row["after"] is None else json_codec.loads(row["after"]),
     }
 
 

@@ -45,9 +45,10 @@ async def feed_running(app: FastAPI) -> AsyncIterator[LiveFeed]:
 
 def live_after(request: Request) -> str:
     """The position a page is rendered at, to resume its live stream from: read BEFORE the page's read-model reads,
-    so nothing committed in between is missed (a change seen twice is harmless)."""
+    so nothing committed in between is missed (a change seen twice is harmless). It wakes a resting feed, which
+    then keeps every message after that position for the page's stream."""
     feed: LiveFeed | None = getattr(request.app.state, "live_feed", None)
-    return format_position(feed.position) if feed is not None else ""
+    return format_position(feed.wake()) if feed is not None else ""
 
 
 async def _listener(request: Request, session: WebSession) -> Listener:

@@ -22,6 +22,8 @@ Options (each also settable by environment variable, flag wins):
                    capacity measured in this run, 500/s when edit did not run; 0 skips it)
   --startup        BENCH_STARTUP        1 (default) measures `taskstream serve` start, warm; 0 skips it
   --web-rows       BENCH_WEB_ROWS       tasks for the web UI bench, tests/bench/web.py (default 200000; 0 skips it)
+  --statements     BENCH_PG_STATEMENTS=1  after each server run, PostgreSQL's busiest statements in it
+                   (pg_stat_statements: calls, ms per call, share of the run's execution time)
   --workers-bench  BENCH_WORKERS_BENCH  on (default): also compare `serve --workers 2` with `--workers 1` on the
                    command scenarios, with the CPU split (tests/bench/workers.py); only: nothing else; off: skip it
 A run at the issue's sizes (BENCH_LISTING_ROWS=1000000 BENCH_REPLAY_EVENTS=1000000) took 39 minutes on the
@@ -60,7 +62,7 @@ from .report import Row, print_details, print_noise, print_rss, print_table, sum
 from .scenarios import LISTING_AUTHORIZATION, SCENARIOS, ListingPages, Scenario, Settings, Target
 from .startup import run_startup_bench
 from .summary import print_summary
-from .workers import run_workers_bench
+from .workers import CpuSampler, run_workers_bench
 
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY, SECRET_KEY = "benchkey", "benchsecret"
@@ -85,6 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--consumer-rate", type=int, default=int(env("BENCH_CONSUMER_RATE", "-1")))
     parser.add_argument("--startup", type=int, default=int(env("BENCH_STARTUP", "1")))
     parser.add_argument("--web-rows", type=int, default=int(env("BENCH_WEB_ROWS", "200000")))
+    parser.add_argument("--statements", action="store_true", default=env("BENCH_PG_STATEMENTS") == "1")
     parser.add_argument("--workers-bench", choices=("on", "only", "off"), default=env("BENCH_WORKERS_BENCH", "on"))
     return parser.parse_args(argv)
 
@@ -155,12 +158,48 @@ async def settle(uri: str) -> None:
         await connection.close()
 
 
-def _progress(scenario: Scenario, target: Target, result: LoadResult) -> None:
+def _progress(scenario: Scenario, target: Target, result: LoadResult, cpu: str) -> None:
     print(f"  {scenario.name:<16} {target.name:<10} {result.rps:8.0f} req/s  "
           f"p50 {result.percentile(50):6.1f} ms  p99 {result.percentile(99):6.1f} ms  "
           f"errors {result.errors}  generator CPU {result.generator_cpu:4.0%}  "
-          f"other processes {result.other_cpu:.2f} cores",
+          f"other processes {result.other_cpu:.2f} cores  {cpu}",
           file=sys.stderr, flush=True)
+
+
+def cpu_per_request(sampler: CpuSampler | None, start: Any, result: LoadResult) -> str:
+    """CPU milliseconds per request of the process answering and of PostgreSQL (all its backends) during a run.
+    Why: on a machine whose cores are all busy the throughput follows the CPU each request costs in total."""
+    if sampler is None or result.rps <= 0:
+        return ""
+    split = sampler.split(start)
+    app, postgres = (split.server * 1000 / result.rps, split.postgres * 1000 / result.rps)
+    return f"CPU/request: app {app:.2f} ms, PostgreSQL {postgres:.2f} ms"
+
+
+STATEMENTS: list[bool] = []  # non-empty with --statements
+
+
+async def print_statements(uri: str, result: LoadResult | None, top: int = 8) -> None:
+    """The statements that took most of PostgreSQL's execution time since the last call (then reset); with no
+    `result`, only the reset."""
+    connection = await asyncpg.connect(uri)
+    try:
+        if result is None:
+            await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await connection.execute("SELECT pg_stat_statements_reset()")
+            return
+        rows = await connection.fetch(
+            r"""SELECT calls, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+               FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1""", top)
+        total = await connection.fetchval("SELECT sum(total_exec_time) FROM pg_stat_statements") or 1.0
+        await connection.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await connection.close()
+    requests = max(result.ok, 1)
+    print(f"    PostgreSQL execution {total / requests:.3f} ms per request; busiest statements:", file=sys.stderr)
+    for row in rows:
+        print(f"    {row['total_exec_time'] / total:5.1%} {row['calls'] / requests:5.2f}/req "
+              f"{row['total_exec_time'] / max(row['calls'], 1):7.3f} ms  {row['query']}", file=sys.stderr)
 
 
 async def measure(
@@ -175,6 +214,11 @@ async def measure(
         order = [0, 1][:len(targets)] if round_ % 2 == 0 else [1, 0][-len(targets):]
         for target, op in ((targets[i], ops[i]) for i in order):
             await settle(uri)
+            pid = target.pids.get(scenario.port(target))
+            sampler = CpuSampler(pid, meter.postgres_pid) if pid and meter.postgres_pid else None
+            if STATEMENTS and target.stateful:
+                await print_statements(uri, None)
+            start = sampler.snapshot() if sampler else None
             meter.start()
             result = await run_timed(
                 "127.0.0.1", scenario.port(target), scenario.authorization(target), op,
@@ -182,7 +226,9 @@ async def measure(
             )
             result.other_cpu = meter.stop()[0]
             runs[target.name].append(result)
-            _progress(scenario, target, result)
+            _progress(scenario, target, result, cpu_per_request(sampler, start, result))
+            if STATEMENTS and target.stateful:
+                await print_statements(uri, result)
     for target in targets:
         target.results[scenario.name] = merge(runs[target.name])
         scenario.finish(target)
@@ -232,14 +278,16 @@ def start_targets(args: argparse.Namespace, uri: str, workdir: Path, started: li
         started.append(processes.start_reference_app(name, ports[name], uri, workdir, REPO, args.pool))
         waits.append((started[-1], ports[name], "/debug.ping", None))
     command_app = started[-2]
-    reference = Target("ref", ports["command_app"], ports["query_app"], auth, command_app, stateful=False)
+    reference = Target("ref", ports["command_app"], ports["query_app"], auth, command_app, stateful=False,
+                       pids={ports["command_app"]: started[-2].pid, ports["query_app"]: started[-1].pid})
     if args.self_test:
         server = Target("ts=ref", ports["command_app"], ports["query_app"], auth, command_app, stateful=False)
     else:
         started.append(processes.start_taskstream(
             ports["taskstream"], uri, workdir, REPO, (ACCESS_KEY, SECRET_KEY), args.pool))
         waits.append((started[-1], ports["taskstream"], "/tasks.get_all", auth))
-        server = Target("taskstream", ports["taskstream"], ports["taskstream"], auth, started[-1])
+        server = Target("taskstream", ports["taskstream"], ports["taskstream"], auth, started[-1],
+                        pids={ports["taskstream"]: started[-1].pid})
     run_async(wait_all_ready(waits))
     return server, reference
 
@@ -286,13 +334,17 @@ def start_and_run(args: argparse.Namespace, workdir: Path, started: list[Any]) -
     started.append(pg)
     uri = pg.get_uri()
     version = run_async(prepare_database(uri))
+    if args.statements:
+        STATEMENTS.append(True)
+        run_async(print_statements(uri, None))  # creates the extension
     if args.workers_bench == "only":
         run_workers_comparison(args, uri, pg.get_pid(), workdir)
         return
     if args.listing_rows and not args.self_test:
         run_async(load_listing(uri, args.listing_rows))
     server, reference = start_targets(args, uri, workdir, started)
-    meter = processes.CpuMeter([pg.get_pid()] + [p.pid for p in started if isinstance(p, processes.ServerProcess)])
+    meter = processes.CpuMeter([pg.get_pid()] + [p.pid for p in started if isinstance(p, processes.ServerProcess)],
+                               postgres_pid=pg.get_pid())
     settings = Settings(args.clients, args.warmup, args.seconds, max(1, args.rounds))
     header = (f"taskstream bench{' (SELF-TEST: ts columns are the reference apps)' if args.self_test else ''}: "
               f"{settings.clients} clients, pool {args.pool}, per target: {settings.rounds} alternating runs of "
@@ -350,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     select_scenarios(args.only)  # fail fast on a typo
     signal.signal(signal.SIGTERM, _terminate)
     workdir = Path(tempfile.mkdtemp(prefix="taskstream-bench-"))
+    if args.statements:
+        os.environ["BENCH_PG_STATEMENTS"] = "1"  # read by processes.start_postgres
     started: list[Any] = []
     try:
         start_and_run(args, workdir, started)

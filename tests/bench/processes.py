@@ -51,7 +51,10 @@ def start_postgres(workdir: Path) -> Any:
 
         def ensure_pgdata_inited(self) -> None:
             super().ensure_pgdata_inited()
-            write_settings(self.pgdata, settings_for(memory_bytes(), connections=300))
+            settings = settings_for(memory_bytes(), connections=300)
+            if os.environ.get("BENCH_PG_STATEMENTS") == "1":  # the statements' share of each run (bench --help)
+                settings["shared_preload_libraries"] = "pg_stat_statements"
+            write_settings(self.pgdata, settings)
 
     pgdata = (workdir / "pgdata").resolve()
     pgdata.mkdir(exist_ok=True)
@@ -159,8 +162,9 @@ class CpuMeter:
     (PostgreSQL's postmaster, the servers), in cores; also the hypervisor's steal time.
     """
 
-    def __init__(self, roots: list[int]) -> None:
+    def __init__(self, roots: list[int], postgres_pid: int | None = None) -> None:
         self.roots = [psutil.Process(pid) for pid in roots] + [psutil.Process()]
+        self.postgres_pid = postgres_pid  # the postmaster, for the CPU split per request
         self._start: tuple[float, float, float, float] = self._snapshot()
 
     def _snapshot(self) -> tuple[float, float, float, float]:

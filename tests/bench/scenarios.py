@@ -57,6 +57,7 @@ class Target:
     all_ids: list[str] = field(default_factory=list)
     results: dict[str, LoadResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    pids: dict[int, int] = field(default_factory=dict)  # port → the pid of the process answering there
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from taskstream.api.context import AppContext
+from taskstream.commands.store import latest_readable
 from taskstream.projections.live_feed import Listener, LiveFeed, LiveMessage, format_position, parse_position
 from tests.conftest import Tenant
 
@@ -95,3 +96,66 @@ async def _until(condition: object) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("timed out")
+
+
+@pytest.fixture
+async def quiet_feed(ctx: AppContext) -> AsyncIterator[LiveFeed]:
+    """A feed that rests as soon as nobody watches (no grace), checking the log's end every 20 ms."""
+    running = LiveFeed(ctx.pool, poll_interval=0.02, idle_interval=0.02, grace=0.0)
+    task = asyncio.create_task(running.run())
+    await running.started.wait()
+    yield running
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_resting_feed_keeps_nothing_but_follows_the_end_of_the_log(quiet_feed: LiveFeed,
+                                                                         tenant: Tenant) -> None:
+    await _until(lambda: quiet_feed.resting)
+    before = quiet_feed.position
+    await tenant.create_task("while nobody watches")
+    await _until(lambda: quiet_feed.position > before)
+    assert quiet_feed.resting and not quiet_feed.buffer
+
+
+async def test_a_page_rendered_while_resting_gets_every_later_change(ctx: AppContext, tenant: Tenant) -> None:
+    feed = LiveFeed(ctx.pool, poll_interval=0.02, idle_interval=0.02, grace=1.0)
+    running = asyncio.create_task(feed.run())
+    try:
+        await _until(lambda: feed.resting)
+        task_id = await tenant.create_task("rendered")
+        async with ctx.pool.acquire() as conn:
+            created = await latest_readable(conn)
+        assert created is not None
+        await _until(lambda: feed.resting and feed.position >= created)  # moved on without reading
+        rendered_at = feed.wake()  # what a page does before its reads
+        await tenant.call("tasks.started", task=task_id)  # between the page's reads and its stream
+        await tenant.call("tasks.stopped", task=task_id)
+        await asyncio.sleep(0.3)
+        listener = Listener(tenant.company)
+        assert await feed.subscribe(listener, rendered_at)
+        changes = [await _next(listener, task_id), await _next(listener, task_id)]
+        assert [m.data["fields"]["status"] for m in changes] == ["in_progress", "stopped"]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_resting_feed_starts_at_a_newer_position_from_another_process(ctx: AppContext,
+                                                                            tenant: Tenant) -> None:
+    feed = LiveFeed(ctx.pool, idle_interval=60.0, grace=0.0)  # rests, and will not look at the log's end again
+    running = asyncio.create_task(feed.run())
+    try:
+        await _until(lambda: feed.resting)
+        task_id = await tenant.create_task("elsewhere")
+        async with ctx.pool.acquire() as conn:
+            head = await latest_readable(conn)  # where another process's follower stands: past the creation
+        assert head is not None and head > feed.position
+        await tenant.call("tasks.started", task=task_id)
+        listener = Listener(tenant.company)
+        assert await feed.subscribe(listener, head)
+        first = await _next(listener, task_id)
+        assert first.type != "TaskCreated" and first.data["fields"]["status"] == "in_progress"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
