@@ -18,6 +18,7 @@ import asyncpg
 
 from taskstream.commands import store
 from taskstream.commands.evolve import evolve
+from taskstream.schemas import json_codec
 from taskstream.schemas.errors import ApiError
 from taskstream.schemas.events import Event
 
@@ -102,7 +103,7 @@ class CommandSession:
             )
             if row["doc"] is None:
                 return Stream(stream_id, None, 0)
-            return Stream(stream_id, json.loads(row["doc"]), row["version"])
+            return Stream(stream_id, json_codec.loads(row["doc"]), row["version"])
         loaded = await self.stores[kind].load(self.conn, stream_id)
         if loaded is None:
             return Stream(stream_id, None, 0)
@@ -118,7 +119,7 @@ class CommandSession:
             " CROSS JOIN LATERAL lock_and_load(s.lock_key, $2, s.id) AS l ORDER BY s.n",
             [store.stream_lock_key(i) for i in stream_ids], self.stores[kind].table, stream_ids,
         )
-        return [Stream(i, None, 0) if r["doc"] is None else Stream(i, json.loads(r["doc"]), r["version"])
+        return [Stream(i, None, 0) if r["doc"] is None else Stream(i, json_codec.loads(r["doc"]), r["version"])
                 for i, r in zip(stream_ids, rows, strict=True)]
 
     async def save(
