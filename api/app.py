@@ -7,6 +7,7 @@ version, validate, dispatch, and wrap the result in the envelope. A client's mis
 
 from __future__ import annotations
 
+import gc
 import hmac
 import logging
 import os
@@ -245,6 +246,20 @@ def metrics_allowed(authorization: str | None, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+def settle_garbage_collector() -> None:
+    """Move what start-up built (the contract, models, routes: long-lived) out of the collector's view, and collect
+    the youngest generation after 20,000 net allocations instead of 700. Why (measured with gc.callbacks under 32
+    clients of `tasks.edit`, 30 s): by default 555 collections took 760 ms, the longest 231 ms — a pause for every
+    request in flight, straight into the p99; with this, none ran (what a request allocates is freed by reference
+    counting; cycles are still collected, later)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+
+
+GC_THRESHOLD = 20_000
+
+
 def create_app(make_context: Any, limits: Limits | None = None, files: FileSettings | None = None) -> FastAPI:
     """The app; `make_context` is an async context manager factory yielding the AppContext; `limits` default to
     the environment's (`api.limits`), `files` (the files endpoint's folder and upload limit) too."""
@@ -256,6 +271,7 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with make_context() as ctx:
             app.state.ctx = ctx
+            settle_garbage_collector()
             async with web_running(app):  # the web UI's live feed
                 yield
 
