@@ -17,6 +17,7 @@ import asyncpg
 from taskstream.commands.handlers.context import Reader
 from taskstream.commands.store import Statement
 from taskstream.projections.stream_table import StreamTable
+from taskstream.schemas import json_codec
 
 _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "parent", "type", "status",
             "comment", "tags", "system_tags", "created", "last_update", "last_change", "status_changed",
@@ -68,7 +69,7 @@ def _json_or_none(value: Any, dumps: Callable[[Any], str]) -> str | None:
 
 
 def row_values(task_id: str, version: int, doc: dict[str, Any],
-               dumps: Callable[[dict[str, Any]], str] = json.dumps) -> tuple[Any, ...]:
+               dumps: Callable[[dict[str, Any]], str] = json_codec.dumps_text) -> tuple[Any, ...]:
     """The column values of a task document, in `_COLUMNS` order (`dumps`: the document's JSON encoder)."""
     return (
         task_id, doc.get("company", ""), version, dumps(doc), doc.get("name", ""), _text(doc.get("user")),
