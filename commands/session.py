@@ -112,14 +112,14 @@ class CommandSession:
         """The states of several streams, after taking their locks in the order given, in one round trip.
 
         Callers pass the ids sorted (the global lock order, so two such calls never deadlock) and without
-        duplicates. Each lock is taken before its stream is read, as `load` does (see `lock_and_load`)."""
+        duplicates. Every lock is taken before the streams are read (see `lock_and_load_many`)."""
         rows = await self.conn.fetch(
-            "SELECT s.n, l.doc, l.version FROM unnest($1::bigint[], $3::text[]) WITH ORDINALITY AS s(lock_key, id, n)"
-            " CROSS JOIN LATERAL lock_and_load(s.lock_key, $2, s.id) AS l ORDER BY s.n",
+            "SELECT id, doc, version FROM lock_and_load_many($1::bigint[], $2, $3::text[])",
             [store.stream_lock_key(i) for i in stream_ids], self.stores[kind].table, stream_ids,
         )
-        return [Stream(i, None, 0) if r["doc"] is None else Stream(i, json.loads(r["doc"]), r["version"])
-                for i, r in zip(stream_ids, rows, strict=True)]
+        found = {r["id"]: r for r in rows}
+        return [Stream(i, json.loads(found[i]["doc"]), found[i]["version"]) if i in found else Stream(i, None, 0)
+                for i in stream_ids]
 
     async def save(
         self, kind: str, stream: Stream, events: list[Event], metadata: dict[str, Any] | None = None
