@@ -25,6 +25,10 @@ EVENT_TYPES = frozenset({SCALAR, "training_stats_vector", "training_debug_image"
 LOCKED_STATUSES = ("published", "publishing")
 MAX_UNIQUE_METRICS = 2000  # services.tasks.max_last_metrics of the reference server
 MAX_LONG = 2**63 - 1
+# The task fields a batch's decision reads (`accepts_events`, `is_locked`, `decide_metrics`), and all of those its
+# `MetricsReported` writes below the top level: a batch loads only these (`CommandSession.load_many`).
+DECIDING_FIELDS = ("company", "status", "started", "last_iteration", "last_metrics", "unique_metrics",
+                   "metric_stats")
 # Request flags the clients put on every line; they are not part of the stored event.
 TRANSPORT_KEYS = ("method", "allow_locked", "model_event")
 
