@@ -7,6 +7,7 @@ on); the accepted events of one task become ONE `MetricsReported` event holding 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ EVENT_TYPES = frozenset({SCALAR, "training_stats_vector", "training_debug_image"
 LOCKED_STATUSES = ("published", "publishing")
 MAX_UNIQUE_METRICS = 2000  # services.tasks.max_last_metrics of the reference server
 MAX_LONG = 2**63 - 1
+# The task fields a batch's decision reads (`accepts_events`, `is_locked`, `decide_metrics`), and all of those its
+# `MetricsReported` writes below the top level: a batch loads only these (`CommandSession.load_many`).
+DECIDING_FIELDS = ("company", "status", "started", "last_iteration", "last_metrics", "unique_metrics",
+                   "metric_stats")
 # Request flags the clients put on every line; they are not part of the stored event.
 TRANSPORT_KEYS = ("method", "allow_locked", "model_event")
 
@@ -42,6 +47,7 @@ class ReportedEvent:
     allow_locked: bool
 
 
+@functools.lru_cache(maxsize=4096)  # a training run reports the same few names in every batch
 def field_hash(name: str) -> str:
     """The key under which a metric or variant name is stored in `last_metrics` / `metric_stats`."""
     return hashlib.md5(name.encode()).hexdigest()
@@ -123,6 +129,7 @@ def _metric_changes(task: dict[str, Any], events: list[ReportedEvent]) -> dict[s
     changes: dict[str, Any] = {}
     stored = task.get("last_metrics") or {}
     unique = list(task.get("unique_metrics") or [])
+    known = set(unique)
     for (metric, variant), last in _last_scalars(events).items():
         m_hash, v_hash = field_hash(metric), field_hash(variant)
         previous = (stored.get(m_hash) or {}).get(v_hash) or {}
@@ -132,21 +139,32 @@ def _metric_changes(task: dict[str, Any], events: list[ReportedEvent]) -> dict[s
             "max_value": max(last["max_value"], previous.get("max_value", last["max_value"])),
         }
         name = f"{metric}/{variant}"
-        if name not in unique and len(unique) < MAX_UNIQUE_METRICS:
+        if name not in known and len(unique) < MAX_UNIQUE_METRICS:
             unique.append(name)
-    if unique != list(task.get("unique_metrics") or []):
+            known.add(name)
+    if len(unique) != len(task.get("unique_metrics") or []):
         changes["unique_metrics"] = unique
-    stats = task.get("metric_stats") or {}
+    changes.update(_metric_stats(task, events))
+    return changes
+
+
+def _metric_stats(task: dict[str, Any], events: list[ReportedEvent]) -> dict[str, Any]:
+    """`metric_stats` entries: per metric and event type, the latest timestamp reported so far."""
+    newest: dict[str, dict[str, int]] = {}
     for event in events:
         metric = event.doc["metric"]
-        if not metric:
-            continue
-        path = f"metric_stats.{field_hash(metric)}"
-        entry = changes.get(path) or stats.get(field_hash(metric)) or {"metric": metric, "event_stats_by_type": {}}
-        by_type = dict(entry.get("event_stats_by_type") or {})
-        last = (by_type.get(event.type) or {}).get("last_update", 0)
-        by_type[event.type] = {"last_update": max(last, event.doc["timestamp"])}
-        changes[path] = {"metric": metric, "event_stats_by_type": by_type}
+        if metric:
+            seen, stamp = newest.setdefault(metric, {}), event.doc["timestamp"]
+            seen[event.type] = max(seen.get(event.type, stamp), stamp)
+    stats = task.get("metric_stats") or {}
+    changes: dict[str, Any] = {}
+    for metric, stamps in newest.items():
+        m_hash = field_hash(metric)
+        by_type = dict((stats.get(m_hash) or {}).get("event_stats_by_type") or {})
+        for event_type, stamp in stamps.items():
+            last = (by_type.get(event_type) or {}).get("last_update", 0)
+            by_type[event_type] = {"last_update": max(last, stamp)}
+        changes[f"metric_stats.{m_hash}"] = {"metric": metric, "event_stats_by_type": by_type}
     return changes
 
 

@@ -24,6 +24,16 @@ _COLUMNS = ("id", "company", "version", "doc", "name", "user_id", "project", "pa
             "started", "last_iteration", "active_duration", "params")
 
 
+# The columns a patch may write (`TaskReadModel.patch_statement_many`): column → (the top-level field it follows,
+# its type). The array columns (tags) are not among them: a patch writing those is saved whole instead.
+_PATCHABLE = {"name": ("name", "text"), "user_id": ("user", "text"), "project": ("project", "text"),
+              "parent": ("parent", "text"), "type": ("type", "text"), "status": ("status", "text"),
+              "comment": ("comment", "text"), "created": ("created", "timestamptz"),
+              "last_update": ("last_update", "timestamptz"), "last_change": ("last_change", "timestamptz"),
+              "status_changed": ("status_changed", "timestamptz"), "started": ("started", "timestamptz"),
+              "last_iteration": ("last_iteration", "bigint"), "active_duration": ("active_duration", "integer"),
+              "params": ("hyperparams", "jsonb")}
+
 # A task of company $2: its own, or one it made public (public tasks have company '' and keep the origin).
 _OWNED_BY_2 = "(company = $2 OR (company = '' AND doc->>'company_origin' = $2))"
 
@@ -110,6 +120,26 @@ class TaskReadModel(StreamTable):
                            for r in range(len(rows)))
         args = [value for stream_id, version, doc in rows for value in row_values(stream_id, version, doc or {})]
         return self._upsert_many.format(values=values), args
+
+    def patch_statement_many(self, rows: list[tuple[str, int, dict[str, Any]]]) -> Statement | None:
+        """Several tasks' new top-level fields merged into their rows (`doc || patch`) with the columns that follow
+        from those fields (the same values `row_values` gives), as one UPDATE; None when a patch writes a field
+        that no patchable column follows from while a column does (company, tags, system tags)."""
+        written = {key for _, _, patch in rows for key in patch}
+        if written & {"company", "tags", "system_tags"}:
+            return None
+        columns = [(column, field, kind) for column, (field, kind) in _PATCHABLE.items() if field in written]
+        index = {column: i for i, column in enumerate(_COLUMNS)}
+        values = [row_values(stream_id, version, patch) for stream_id, version, patch in rows]
+        args: list[Any] = [[r[0] for r in rows], [r[1] for r in rows], [json_codec.dumps_text(r[2]) for r in rows]]
+        args += [[v[index[column]] for v in values] for column, _, _ in columns]
+        sets = "".join(f", {column} = CASE WHEN u.patch ? '{field}' THEN u.{column} ELSE t.{column} END"
+                       for column, field, _ in columns)
+        types = "".join(f", ${i}::{kind}[]" for i, (_, _, kind) in enumerate(columns, start=4))
+        names = "".join(f", {column}" for column, _, _ in columns)
+        return (f"UPDATE {self.table} AS t SET version = u.version, doc = t.doc || u.patch{sets} "
+                f"FROM unnest($1::text[], $2::int[], $3::jsonb[]{types}) AS u(id, version, patch{names}) "
+                "WHERE t.id = u.id", args)
 
     async def project(
         self, conn: asyncpg.Connection, stream_id: str, version: int, doc: dict[str, Any] | None

@@ -13,12 +13,12 @@ from typing import Any
 
 import asyncpg
 
+from taskstream.schemas import json_codec
+
 LOG = "log"
 
-_INSERT = """INSERT INTO task_events (company, task, type, timestamp, iter, metric, variant, value, msg, level,
-                                      worker, doc)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
-                                      $8::float8[], $9::text[], $10::text[], $11::text[], $12::jsonb[])"""
+_COLUMNS = ("company", "task", "type", "timestamp", "iter", "metric", "variant", "value", "msg", "level", "worker",
+            "doc")
 
 
 def _float(value: Any) -> float | None:
@@ -30,15 +30,16 @@ def _text(value: Any) -> str | None:
 
 
 async def insert_events(conn: asyncpg.Connection, company: str, events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Store the accepted events of a batch, given as (task, type, normalised document); one statement."""
-    columns: list[list[Any]] = [[] for _ in range(11)]
-    for task, event_type, doc in events:
-        row = (task, event_type, doc["timestamp"], doc.get("iter"), doc["metric"], doc["variant"],
-               _float(doc.get("value")), _text(doc.get("msg")), _text(doc.get("level")), _text(doc.get("worker")),
-               json.dumps(doc, default=str))
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    await conn.execute(_INSERT, company, *columns)
+    """Store the accepted events of a batch, given as (task, type, normalised document), with one COPY.
+
+    Why COPY: PostgreSQL inserts its rows in bulk (the batch's rows share heap pages and WAL records), where an
+    INSERT of the same rows from `unnest` arrays went through the executor row by row; the rows are encoded once,
+    in binary, and the documents with orjson."""
+    dumps = json_codec.dumps_text
+    records = [(company, task, event_type, doc["timestamp"], doc.get("iter"), doc["metric"], doc["variant"],
+                _float(doc.get("value")), _text(doc.get("msg")), _text(doc.get("level")), _text(doc.get("worker")),
+                dumps(doc)) for task, event_type, doc in events]
+    await conn.copy_records_to_table("task_events", records=records, columns=_COLUMNS)
 
 
 class TelemetryTable:
@@ -72,16 +73,18 @@ async def read_log(pool: asyncpg.Pool, company: str, task: str, batch_size: int,
     `from_timestamp`; like the reference server, the events sharing the last returned timestamp all come along,
     so paging by timestamp loses none."""
     direction, before = ("DESC", "<") if navigate_earlier else ("ASC", ">")
-    where = "company = $1 AND task = $2 AND type = $3"
-    args: list[Any] = [company, task, LOG]
-    bound = f" AND timestamp {before} $4" if from_timestamp else ""
+    # The type as a literal: the index by timestamp is partial (log lines only, migration 014), and a generic plan
+    # of `type = $n` could not use it.
+    where = f"company = $1 AND task = $2 AND type = '{LOG}'"
+    args: list[Any] = [company, task]
+    bound = f" AND timestamp {before} $3" if from_timestamp else ""
     rows = await pool.fetch(
         f"SELECT seq, timestamp, doc FROM task_events WHERE {where}{bound} "
         f"ORDER BY timestamp {direction}, seq {direction} LIMIT {int(batch_size)}",
         *args, *([from_timestamp] if from_timestamp else []))
     if rows and len(rows) == batch_size:
         rows = list(rows) + list(await pool.fetch(
-            f"SELECT seq, timestamp, doc FROM task_events WHERE {where} AND timestamp = $4 AND seq {before} $5 "
+            f"SELECT seq, timestamp, doc FROM task_events WHERE {where} AND timestamp = $3 AND seq {before} $4 "
             f"ORDER BY seq {direction}", *args, rows[-1]["timestamp"], rows[-1]["seq"]))
     total = await pool.fetchval(f"SELECT count(*) FROM task_events WHERE {where}", *args)
     return LogPage([json.loads(r["doc"]) for r in rows], int(total))

@@ -31,7 +31,24 @@ def dumps_text(value: Any) -> str:
     return dumps(value).decode()
 
 
+_FRACTION = frozenset((".", b"."))  # before a run of digits: the run is a float's fraction
+_MANTISSA = frozenset((".", "e", "E", b".", b"e", b"E"))  # after it: the run is a float's integer part
+
+
+def _long_integer(raw: bytes | str) -> bool:
+    """Whether `raw` may hold an integer of 19 digits or more (one orjson might read as a float).
+
+    Why the look at each run's neighbours: a float's digits need no care (it is a float either way), and reported
+    metrics are full of them (`0.0058823529411764705` has 19 digits in a row); taking those for integers sent
+    every such document to the standard library's slower parser. A run inside a string still counts (harmless)."""
+    runs = _LONG_DIGITS_TEXT.finditer(raw) if isinstance(raw, str) else _LONG_DIGITS.finditer(raw)
+    for run in runs:
+        start, end = run.span()
+        if raw[start - 1:start] not in _FRACTION and raw[end:end + 1] not in _MANTISSA:
+            return True
+    return False
+
+
 def loads(raw: bytes | str) -> Any:
     """The value of JSON `raw`; integers of any size are read exactly (not as floats)."""
-    found = _LONG_DIGITS_TEXT.search(raw) if isinstance(raw, str) else _LONG_DIGITS.search(raw)
-    return json.loads(raw) if found else orjson.loads(raw)
+    return json.loads(raw) if _long_integer(raw) else orjson.loads(raw)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from taskstream.commands.decide_telemetry import (
+    DECIDING_FIELDS,
     ReportedEvent,
     accepts_events,
     decide_metrics,
@@ -42,8 +43,9 @@ async def add_events(ctx: CommandContext, caller: Caller, command: AddEvents) ->
         accepted: list[tuple[str, str, dict[str, Any]]] = []
         changes: list[tuple[Stream, list[Event]]] = []
         # Why sorted: every batch locks its tasks in one global order, so two batches never deadlock. All of them
-        # are locked and loaded in one round trip, and their events appended in one statement (`save_many`).
-        for stream in await session.load_many("task", sorted(by_task)):
+        # are locked and loaded in one round trip (only the fields the decision reads), and their events appended
+        # with the new values merged into the read model in one statement (`save_patches`).
+        for stream in await session.load_many("task", sorted(by_task), list(DECIDING_FIELDS)):
             task = stream.doc
             if task is None or not accepts_events(task, caller.company):
                 errors["Invalid task id"] += len(by_task[stream.id])
@@ -53,7 +55,7 @@ async def add_events(ctx: CommandContext, caller: Caller, command: AddEvents) ->
             if events:
                 changes.append((stream, decide_metrics(task, events, now)))
                 accepted.extend((e.task, e.type, e.doc) for e in events)
-        await session.save_many("task", changes)
+        await session.save_patches("task", changes)
         if not accepted:
             raise ApiError(400, 131, "Events not added", **{k: v for k, v in errors.items() if v})
         await ctx.telemetry.insert_events(session.conn, caller.company, accepted)

@@ -64,7 +64,7 @@ CREATE TABLE sim_task_events (
     iter bigint, metric text NOT NULL DEFAULT '', variant text NOT NULL DEFAULT '', value double precision,
     msg text, level text, worker text, doc jsonb NOT NULL, PRIMARY KEY (seq, timestamp)
 ) PARTITION BY RANGE (timestamp);
-CREATE INDEX sim_task_events_task_type_time ON sim_task_events (company, task, type, timestamp, seq);
+CREATE INDEX sim_task_events_log_time ON sim_task_events (company, task, timestamp, seq) WHERE type = 'log';
 CREATE INDEX sim_task_events_series ON sim_task_events (company, task, type, metric, variant, iter)
     INCLUDE (value, timestamp);
 CREATE INDEX sim_task_events_task_type_iter ON sim_task_events (company, task, type, iter, seq);

@@ -9,7 +9,9 @@ from typing import Any
 
 from taskstream.api.context import AppContext
 from taskstream.commands import store
+from taskstream.projections.replay import replay
 from tests.conftest import Tenant
+from tests.projections.test_replay import snapshot
 
 
 def _md5(text: str) -> str:
@@ -159,3 +161,27 @@ async def test_concurrent_batches_over_the_same_tasks_append_contiguous_versions
     assert doc["last_iteration"] == batches
     (variant,) = [v for metric in doc["last_metrics"].values() for v in metric.values()]
     assert (variant["min_value"], variant["max_value"]) == (1.0, float(batches))
+
+
+async def test_metrics_merged_into_the_read_model_equal_the_rebuilt_one(
+        tenant: Tenant, ctx: AppContext, database_url: str) -> None:
+    running = await tenant.create_task("running", hyperparams={"Args": {"lr": {"section": "Args", "name": "lr",
+                                                                               "value": "0.1"}}})
+    await tenant.call("tasks.started", task=running)
+    other = await tenant.create_task("created", comment="c")
+    for i in range(3):
+        await add_batch(tenant, scalar(running, "loss", "train", 1.0 / (i + 1), i), scalar(other, "acc", "val", i, i),
+                        scalar(other, f"m{i}", "v", 0.5, 10 - i), log(other, f"line {i}", 1000 + i))
+    await tenant.call("tasks.edit", task=other, comment="after")
+    await add_batch(tenant, scalar(other, "acc", "val", 9.0, 2 ** 40))
+    async with ctx.pool.acquire() as conn:
+        live = await snapshot(conn, ("tasks",))
+
+    await replay(database_url, ["tasks"], progress=False)
+
+    async with ctx.pool.acquire() as conn:
+        assert await snapshot(conn, ("tasks",)) == live
+    doc = (await tenant.call("tasks.get_by_id", task=other))["task"]
+    assert doc["comment"] == "after" and doc["last_iteration"] == 2 ** 40 and len(doc["unique_metrics"]) == 4
+    running_doc = (await tenant.call("tasks.get_by_id", task=running))["task"]
+    assert running_doc["hyperparams"]["Args"]["lr"]["value"] == "0.1" and running_doc["status"] == "in_progress"

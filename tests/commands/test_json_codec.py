@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from taskstream.schemas import json_codec
@@ -18,3 +20,17 @@ def test_loads_and_dumps_round_trip_exactly(raw: str | bytes) -> None:
 
 def test_dumps_is_compact_utf8() -> None:
     assert json_codec.dumps({"a": "é", "b": 2**70}) == '{"a":"é","b":1180591620717411303424}'.encode()
+
+
+@pytest.mark.parametrize("raw", ['{"v": 0.0058823529411764705}', b'{"v": [1.5, 12345678901234567890123.0]}',
+                                 '{"v": 1234567890123456789012e3, "w": -0.00000000000000000001}'])
+def test_long_floats_are_read_as_floats(raw: str | bytes) -> None:
+    assert json_codec.loads(raw) == json.loads(raw)
+
+
+@pytest.mark.parametrize("raw", ['12345678901234567890123', '[0.5, -12345678901234567890123]',
+                                 b'{"a": 1.25, "b": 98765432109876543210987}'])
+def test_long_integers_beside_floats_stay_exact(raw: str | bytes) -> None:
+    value = json_codec.loads(raw)
+    assert value == json.loads(raw)
+    assert json.loads(json_codec.dumps(value)) == json.loads(raw)

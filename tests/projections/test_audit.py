@@ -5,6 +5,7 @@ from __future__ import annotations
 from taskstream.api.context import AppContext
 from taskstream.projections.audit import AuditTrail
 from taskstream.projections.subscription import LogSubscription
+from tests.api.test_events import add_batch, scalar
 from tests.conftest import Tenant
 
 
@@ -71,3 +72,21 @@ async def test_redelivered_events_add_no_second_entry(ctx: AppContext, tenant: T
         count = await conn.fetchval("SELECT count(*) FROM task_audit WHERE task_id = $1", task)
 
     assert count == 2
+
+
+async def test_metrics_batches_are_recorded_with_the_fields_before_and_after(ctx: AppContext, tenant: Tenant) -> None:
+    task = await tenant.create_task("training")
+    await add_batch(tenant, scalar(task, "loss", "train", 5.0, 1), scalar(task, "loss", "train", 4.0, 2))
+    await add_batch(tenant, scalar(task, "loss", "train", 3.0, 3))
+    await tenant.call("tasks.edit", task=task, comment="done")
+    await _catch_up(ctx)
+
+    history = (await tenant.call("tasks.get_history", task=task))["history"]
+
+    assert [h["event"] for h in history] == ["TaskCreated", "MetricsReported", "MetricsReported", "TaskEdited"]
+    first, second = history[1], history[2]
+    assert first["after"]["last_iteration"] == 2 and second["before"]["last_iteration"] == 2
+    assert second["after"]["last_iteration"] == 3
+    [path] = [p for p in second["after"] if p.startswith("last_metrics.")]
+    assert first["after"][path] == second["before"][path]
+    assert second["after"][path]["min_value"] == 3.0 and second["after"][path]["max_value"] == 5.0
