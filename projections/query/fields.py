@@ -55,28 +55,35 @@ def _get(doc: Any, parts: list[str]) -> tuple[bool, Any]:
     return True, doc
 
 
-def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
+def _put(target: dict[str, Any], parts: list[str], value: Any, copy_value: bool) -> None:
     for part in parts[:-1]:
         existing = target.get(part)
         target = target.setdefault(part, {}) if isinstance(existing, dict) or existing is None else {}
     # Scalars are immutable: only containers need a copy (most listed fields are scalars).
-    target[parts[-1]] = value if isinstance(value, (str, int, float, bool, type(None))) else copy.deepcopy(value)
+    scalar = isinstance(value, (str, int, float, bool, type(None)))
+    target[parts[-1]] = copy.deepcopy(value) if copy_value and not scalar else value
 
 
-def shape(doc: dict[str, Any], spec: FieldSpec | None, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The document as projected, never the input itself: the includes only (an included path missing below an
-    object leaves that object as `{}`, as MongoDB projects), or the whole document minus the `hidden` fields
-    (kept with `*`); then the excludes removed."""
+def shape(doc: dict[str, Any], spec: FieldSpec | None, hidden: tuple[str, ...] = (), *,
+          owned: bool = False) -> dict[str, Any]:
+    """The document as projected: the includes only (an included path missing below an object leaves that object
+    as `{}`, as MongoDB projects), or the whole document minus the `hidden` fields (kept with `*`); then the
+    excludes removed. Never changes `doc` nor shares its containers, unless the caller `owned` it (decoded for this
+    call and not used after): then its values are reused, and without includes `doc` itself is the result."""
     if spec is not None and spec.includes and not spec.everything:
         result: dict[str, Any] = {}
         for parts in spec.includes:
+            if len(parts) == 1:  # a whole top-level field, the common case
+                if parts[0] in doc:
+                    _put(result, parts, doc[parts[0]], not owned)
+                continue
             found, value = _get(doc, parts)
             if found:
-                _put(result, parts, value)
-            elif len(parts) > 1 and isinstance(doc.get(parts[0]), dict):
+                _put(result, parts, value, not owned)
+            elif isinstance(doc.get(parts[0]), dict):
                 result.setdefault(parts[0], {})
     else:
-        result = copy.deepcopy(doc)
+        result = doc if owned else copy.deepcopy(doc)
         if spec is None or not spec.everything:
             for name in hidden:
                 result.pop(name, None)

@@ -64,10 +64,10 @@ def field_spec(data: dict[str, Any], extended: bool) -> TaskFieldSpec | None:
     return spec
 
 
-def shape(doc: dict[str, Any], spec: fields.FieldSpec | None) -> dict[str, Any]:
-    """A task document as projected (`query.fields.shape`); without includes the default exclusions are left out
-    (kept with `*`)."""
-    return fields.shape(doc, spec, DEFAULT_EXCLUDED)
+def shape(doc: dict[str, Any], spec: fields.FieldSpec | None, *, owned: bool = False) -> dict[str, Any]:
+    """A task document as projected (`query.fields.shape`, `owned` as there); without includes the default
+    exclusions are left out (kept with `*`)."""
+    return fields.shape(doc, spec, DEFAULT_EXCLUDED, owned=owned)
 
 
 def _reference(value: Any) -> Any:

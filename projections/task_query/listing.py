@@ -26,7 +26,7 @@ async def list_tasks(pool: asyncpg.Pool, company: str, data: dict[str, Any], *, 
     )
     scroll = "scroll_id" in data and not by_id
     docs, scroll_id = await fetch_tasks(pool, company, data, options, scroll)
-    tasks = [shape(doc, spec) for doc in docs]
+    tasks = [shape(doc, spec, owned=True) for doc in docs]  # each decoded for this call only
     if extended:
         tasks = [expand_references(t) for t in tasks]
         if spec is not None and spec.joins:

@@ -54,29 +54,32 @@ def order_fields(order_by: Any) -> list[str]:
     return [f for f in fields if isinstance(f, str) and f]
 
 
-def order_terms(b: SqlBuilder, order_by: Any, search_text: str | None) -> list[str]:
+OrderTerm = tuple[str, str]  # (expression, direction): ("last_update", "DESC NULLS LAST")
+
+
+def order_terms(b: SqlBuilder, order_by: Any, search_text: str | None) -> list[OrderTerm]:
     """ORDER BY terms; 400/14 for an unknown field, 400/16 for `@text_score` without `search_text`."""
     fields = order_fields(order_by)
-    terms: list[str] = []
+    terms: list[OrderTerm] = []
     for index, spec in enumerate(fields):
         descending = spec.startswith("-")
         name = spec.lstrip("-")
         if name == "@text_score":
             if search_text is None:
                 raise ApiError(400, 16, "text score cannot be used in order_by when search text is not used")
-            terms.append(f"{text_rank(b, search_text)} DESC")
+            terms.append((text_rank(b, search_text), "DESC"))
             continue
         expressions, empty = _terms_for(b, known_path(name))
         if descending:
-            terms.extend(f"{e} DESC NULLS LAST" for e in expressions)
+            terms.extend((e, "DESC NULLS LAST") for e in expressions)
             continue
         first = index == 0 and "[" not in name
         if first and not empty.endswith("IS NULL"):
-            terms.append(f"({empty}) ASC")
+            terms.append((f"({empty})", "ASC"))
         nulls = "NULLS LAST" if first else "NULLS FIRST"
-        terms.extend(f"{e} ASC {nulls}" for e in expressions)
+        terms.extend((e, f"ASC {nulls}") for e in expressions)
     if not any(f.lstrip("-") == "id" for f in fields):
-        terms.append("id ASC")
+        terms.append(("id", "ASC"))
     return terms
 
 

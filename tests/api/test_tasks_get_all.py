@@ -174,3 +174,29 @@ async def test_hidden_tasks_and_unknown_keys(tenant: Tenant) -> None:
     assert sorted(await names(tenant, search_hidden=True)) == ["hidden one", "visible one"]
     assert await names(tenant, id=[hidden]) == ["hidden one"]
     assert await names(tenant, created="2020-01-01", foo="bar", last_worker="x") == ["visible one"]
+
+
+async def test_status_lists_page_like_one_filter(tenant: Tenant) -> None:
+    """A plain status list is read one partition per status (migration 013) and merged: every page, order and
+    repeated status gives the rows one filter would, in the same order; other status filters stay filters."""
+    statuses = {}
+    for i in range(9):
+        task = await tenant.create_task(f"task {i}", comment=str(i % 4))
+        if i % 3:
+            await tenant.call("tasks.started", task=task)
+        if i % 3 == 2:
+            await tenant.call("tasks.stopped", task=task)
+        statuses[f"task {i}"] = ("created", "in_progress", "stopped")[i % 3]
+    everything = await names(tenant, order_by=["-last_update"])
+    for order in (["-last_update"], ["comment", "-name"], ["name"]):
+        ordered = await names(tenant, order_by=order)
+        for wanted in (["created", "stopped"], ["stopped", "created", "stopped"], ["in_progress"], "stopped"):
+            listed = [wanted] if isinstance(wanted, str) else wanted
+            expected = [n for n in ordered if statuses[n] in listed]
+            assert await names(tenant, status=wanted, order_by=order) == expected, (order, wanted)
+            pages = [await names(tenant, status=wanted, order_by=order, page=p, page_size=2) for p in range(4)]
+            assert sum(pages, []) == expected, (order, wanted)
+    assert await names(tenant, status=["-created"], order_by=["-last_update"]) == \
+        [n for n in everything if statuses[n] != "created"]
+    assert await names(tenant, status=["created", None], order_by=["-last_update"]) == \
+        [n for n in everything if statuses[n] == "created"]

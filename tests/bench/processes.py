@@ -147,6 +147,9 @@ def start_taskstream(
             "--workers", str(workers)]
     env = {
         **os.environ,
+        # Why: the listing company's `in_progress` tasks were last updated in 2023-24, so the watchdog would stop
+        # every one of them (a tenth of the company, each a command and an audit entry) while the scenarios run.
+        "TASKSTREAM_NONRESPONSIVE_SECONDS": str(100 * 365 * 86400),
         "TASKSTREAM_POOL_SIZE": str(pool_size),
         "TASKSTREAM_DATABASE_URL": database_url,
         "TASKSTREAM_ACCESS_KEY": key,
