@@ -63,6 +63,7 @@ class ReplayResult:
     seconds: float
     tables: tuple[str, ...]
     swapped: bool
+    helper_rss_growth_kb: int = 0  # the most a helper process (`replay_streams`) grew beyond its memory at start
 
 
 # The models loaded by COPY alone; the others are written through their projector.
@@ -269,9 +270,10 @@ async def replay_model(database_url: str, name: str, to_position: int | None = N
         if not await write.fetchval("SELECT pg_try_advisory_lock($1)", stream_lock_key(f"replay:{name}")):
             raise ReplayBusy(f"another replay of {name} is running")
         await create_shadows(write, model.tables, shadows, with_indexes=not bare)
+        helper_growth = 0
         if model.name == "tasks":
-            snapshot, count = await bulk_load(database_url, read, write, shadows[0], types_of(model.families),
-                                              to_position, progress)
+            snapshot, count, helper_growth = await bulk_load(database_url, read, write, shadows[0],
+                                                             types_of(model.families), to_position, progress)
         else:
             snapshot, count = await _bulk(read, write, model, shadows, to_position, progress)
         if bare:
@@ -283,7 +285,7 @@ async def replay_model(database_url: str, name: str, to_position: int | None = N
             await _swap(write, model, shadows, await _catch_up(write, model, shadows, snapshot))
         finished = True
         return ReplayResult(name, count, time.perf_counter() - started,
-                            model.tables if to_position is None else shadows, to_position is None)
+                            model.tables if to_position is None else shadows, to_position is None, helper_growth)
     finally:
         if not finished:
             await asyncio.shield(_drop(write, shadows))

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -118,12 +120,19 @@ async def _child_part(database_url: str, exported: str, snapshot: str, table: st
         await write.close()
 
 
+def _peak_rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _child_main(results: Connection, *args: Any) -> None:
-    """A child's body (forked): its part's event count, or its error as text, into `results`."""
+    """A child's body (forked): its part's event count and how much its peak memory grew (a forked process starts
+    at the parent's), or its error as text, into `results`."""
     # The parent's SIGINT handler belongs to the parent's event loop: Ctrl-C must interrupt this process's own.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        results.send(("ok", asyncio.run(_child_part(*args))))
+        start = _peak_rss_kb()
+        count = asyncio.run(_child_part(*args))
+        results.send(("ok", (count, _peak_rss_kb() - start)))
     except BaseException as error:  # noqa: BLE001 - everything goes back to the parent, which raises it
         results.send(("error", f"{type(error).__name__}: {error}"))
 
@@ -142,8 +151,9 @@ class _Child:
         self.process.start()
         sender.close()
 
-    async def wait(self) -> int:
-        """The child's event count once it is done; raises RuntimeError if it failed or died."""
+    async def wait(self, tick: Callable[[], None]) -> tuple[int, int]:
+        """The child's event count and peak memory growth (kB) once it is done (`tick` is called every 0.2 s
+        meanwhile: the progress bar); raises RuntimeError if it failed or died."""
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
 
@@ -153,7 +163,9 @@ class _Child:
 
         loop.add_reader(self.results.fileno(), readable)
         try:
-            await ready
+            while not ready.done():
+                await asyncio.wait((ready,), timeout=0.2)
+                tick()
         finally:
             loop.remove_reader(self.results.fileno())
         try:
@@ -162,7 +174,8 @@ class _Child:
             raise RuntimeError("a replay process ended without its result") from None
         if status != "ok":
             raise RuntimeError(f"a replay process failed: {value}")
-        return int(value)
+        count, growth = value
+        return int(count), int(growth)
 
     def stop(self) -> None:
         """End the process (at once if it is still running) and release its pipe."""
@@ -173,13 +186,14 @@ class _Child:
 
 
 async def bulk_load(database_url: str, read: asyncpg.Connection, write: asyncpg.Connection, table: str,
-                    types: list[str], to_position: int | None, progress: bool) -> tuple[str, int]:
-    """Load every task of snapshot S0 into `table` (see the module comment); returns (S0, events read)."""
+                    types: list[str], to_position: int | None, progress: bool) -> tuple[str, int, int]:
+    """Load every task of snapshot S0 into `table` (see the module comment); returns (S0, events read, the most a
+    child process's memory grew, kB)."""
     async with snapshot_of_log(read) as log:
         total = await log.count(types, to_position) if progress else None
         bar = tqdm(total=total, unit="ev", unit_scale=True, desc="replay tasks", file=sys.stderr, disable=not progress)
         bounds: list[str | None] = [None, *await log.stream_bounds(PARTS), None]
-        parts = list(zip(bounds, bounds[1:], strict=False))
+        parts = list(itertools.pairwise(bounds))
         exported = await log.export() if len(parts) > 1 else ""
         children: list[_Child] = []
         try:
@@ -194,11 +208,12 @@ async def bulk_load(database_url: str, read: asyncpg.Connection, write: asyncpg.
                 bar.update(events)
 
             count = await load_part(log, write, table, types, to_position, parts[0], advance)
+            growth = 0
             for child in children:
-                count += await child.wait()
-            advance(0)
+                events, child_growth = await child.wait(lambda: advance(0))
+                count, growth = count + events, max(growth, child_growth)
             bar.close()
         finally:
             for child in children:
                 child.stop()
-    return log.snapshot, count
+    return log.snapshot, count, growth

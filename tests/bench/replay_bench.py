@@ -144,11 +144,12 @@ async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int
         await _generate(url, events)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         load_before = os.getloadavg()[0]
-        rates, seconds = [], []
+        rates, seconds, helper_growth = [], [], 0
         for _ in range(runs):
             result = await replay_model(url, "tasks", progress=False)
             rates.append(result.events / result.seconds)
             seconds.append(result.seconds)
+            helper_growth = max(helper_growth, result.helper_rss_growth_kb)
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         rows, copy_seconds = await _copy_reference(url, runs)
         read_events, read_seconds = await _cursor_reference(url, runs)
@@ -164,6 +165,7 @@ async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int
             "read_events_per_s_median": round(statistics.median(read_rates)),
             "read_ratio_median": round(statistics.median(rates) / statistics.median(read_rates), 2),
             "peak_rss_mb": round(rss_after / 1024, 1), "peak_rss_growth_mb": round((rss_after - rss_before) / 1024, 1),
+            "helper_rss_growth_mb": round(helper_growth / 1024, 1),
             "load_average": (round(load_before, 2), round(os.getloadavg()[0], 2))}
 
 
