@@ -3,8 +3,9 @@
 1. Bulk: in a REPEATABLE READ transaction (snapshot S0), stream the model's events in (stream_id, version) order
    through a server-side cursor (the next chunk is fetched while this one folds), fold one stream at a time
    (`replay_models`) and COPY the rows into `<table>_shadow` (one COPY in flight while folding goes on). Memory
-   holds two fetched chunks, one stream and two COPY chunks. A COPY-loaded shadow is created bare and gets the
-   live table's indexes once loaded (`replay_tables`).
+   holds two fetched chunks, one stream and two COPY chunks. The task read model (the big one) is loaded by
+   `replay_streams` instead: each stream's events read as one row, in parts of the log folded by several processes
+   at once. A COPY-loaded shadow is created bare and gets the live table's indexes once loaded (`replay_tables`).
 2. Catch-up: apply the events S0 did not see to the shadow tables through the model's projector (a snapshot S1).
 3. Swap, in one short transaction: lock the live tables, apply the events S1 did not see, drop the live tables
    and rename the shadows (and their indexes) to the live names. Calls that waited then use the new tables:
@@ -46,8 +47,8 @@ from taskstream.projections.replay_models import (
     ProjectorFolder,
     ReadModel,
     Rows,
-    TaskFolder,
 )
+from taskstream.projections.replay_streams import bulk_load
 from taskstream.projections.replay_tables import INDEX_DEF, build_indexes, create_shadows
 from taskstream.projections.subscription import load_checkpoint, save_checkpoint
 
@@ -62,13 +63,14 @@ class ReplayResult:
     seconds: float
     tables: tuple[str, ...]
     swapped: bool
+    helper_rss_growth_kb: int = 0  # the most a helper process (`replay_streams`) grew beyond its memory at start
 
 
 # The models loaded by COPY alone; the others are written through their projector.
-_COPY_FOLDERS: dict[str, type[TaskFolder | AuditFolder]] = {"tasks": TaskFolder, "audit": AuditFolder}
+_COPY_FOLDERS: dict[str, type[AuditFolder]] = {"audit": AuditFolder}
 
 
-def _folder(model: ReadModel, shadows: tuple[str, ...]) -> TaskFolder | AuditFolder | ProjectorFolder:
+def _folder(model: ReadModel, shadows: tuple[str, ...]) -> AuditFolder | ProjectorFolder:
     if model.name in _COPY_FOLDERS:
         return _COPY_FOLDERS[model.name](shadows)
     projector = model.projector(*shadows)
@@ -262,13 +264,18 @@ async def replay_model(database_url: str, name: str, to_position: int | None = N
     read, write = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     finished = False
     # Why bare shadows only for COPY-loaded models: a projector's upserts need the primary key during the load.
-    bare = model.name in _COPY_FOLDERS
+    bare = model.name in _COPY_FOLDERS or model.name == "tasks"
     try:
         # Why a lock: two replays of one model would drop and fill the same shadow tables.
         if not await write.fetchval("SELECT pg_try_advisory_lock($1)", stream_lock_key(f"replay:{name}")):
             raise ReplayBusy(f"another replay of {name} is running")
         await create_shadows(write, model.tables, shadows, with_indexes=not bare)
-        snapshot, count = await _bulk(read, write, model, shadows, to_position, progress)
+        helper_growth = 0
+        if model.name == "tasks":
+            snapshot, count, helper_growth = await bulk_load(database_url, read, write, shadows[0],
+                                                             types_of(model.families), to_position, progress)
+        else:
+            snapshot, count = await _bulk(read, write, model, shadows, to_position, progress)
         if bare:
             await build_indexes([write, read], model.tables, shadows)
         for shadow in shadows:
@@ -278,7 +285,7 @@ async def replay_model(database_url: str, name: str, to_position: int | None = N
             await _swap(write, model, shadows, await _catch_up(write, model, shadows, snapshot))
         finished = True
         return ReplayResult(name, count, time.perf_counter() - started,
-                            model.tables if to_position is None else shadows, to_position is None)
+                            model.tables if to_position is None else shadows, to_position is None, helper_growth)
     finally:
         if not finished:
             await asyncio.shield(_drop(write, shadows))

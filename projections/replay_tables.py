@@ -71,6 +71,9 @@ async def build_indexes(conns: list[asyncpg.Connection], live_tables: tuple[str,
         queue += indexes
 
     async def worker(conn: asyncpg.Connection) -> None:
+        # Why no parallel workers: the builds already run side by side on `conns`; PostgreSQL's workers on top of
+        # them cost more CPU than they save (measured at 10^5 tasks: 0.8-1.0 s of CPU without, 1.1-1.9 s with).
+        await conn.execute("SET max_parallel_maintenance_workers = 0")
         while queue:
             await conn.execute(queue.pop(0))
 

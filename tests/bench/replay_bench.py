@@ -9,7 +9,6 @@ embedded PostgreSQL in a temporary directory unless a URL is given) and prints i
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -18,18 +17,19 @@ import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from taskstream.api.database import EmbeddedPostgres, migrate
+from taskstream.api.database import migrate
 from taskstream.commands.store import snapshot_of_log
 from taskstream.projections.kafka_codec import types_of
 from taskstream.projections.replay import FETCH, replay_model
 from taskstream.projections.replay_models import READ_MODELS
 from taskstream.schemas.ids import new_id
+
+from .processes import run_on_database
 
 EVENTS_PER_TASK = 10
 _STAMP = """to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"""
@@ -144,11 +144,12 @@ async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int
         await _generate(url, events)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         load_before = os.getloadavg()[0]
-        rates, seconds = [], []
+        rates, seconds, helper_growth = [], [], 0
         for _ in range(runs):
             result = await replay_model(url, "tasks", progress=False)
             rates.append(result.events / result.seconds)
             seconds.append(result.seconds)
+            helper_growth = max(helper_growth, result.helper_rss_growth_kb)
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         rows, copy_seconds = await _copy_reference(url, runs)
         read_events, read_seconds = await _cursor_reference(url, runs)
@@ -164,19 +165,12 @@ async def run_replay_bench(database_url: str, events: int = 1_000_000, runs: int
             "read_events_per_s_median": round(statistics.median(read_rates)),
             "read_ratio_median": round(statistics.median(rates) / statistics.median(read_rates), 2),
             "peak_rss_mb": round(rss_after / 1024, 1), "peak_rss_growth_mb": round((rss_after - rss_before) / 1024, 1),
+            "helper_rss_growth_mb": round(helper_growth / 1024, 1),
             "load_average": (round(load_before, 2), round(os.getloadavg()[0], 2))}
 
 
-async def _main(args: argparse.Namespace) -> None:
-    if args.database_url:
-        print(json.dumps(await run_replay_bench(args.database_url, args.events, args.runs)))
-        return
-    with tempfile.TemporaryDirectory(prefix="replay-bench-") as home:
-        embedded = EmbeddedPostgres(Path(home))
-        try:
-            print(json.dumps(await run_replay_bench(embedded.url, args.events, args.runs)))
-        finally:
-            embedded.stop()
+async def _print_bench(database_url: str, events: int, runs: int) -> None:
+    print(json.dumps(await run_replay_bench(database_url, events, runs)))
 
 
 if __name__ == "__main__":
@@ -184,4 +178,5 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=1_000_000, help="synthetic events to replay (default 1M)")
     parser.add_argument("--runs", type=int, default=3, help="replays and COPY runs (default 3)")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server (default: an embedded one)")
-    asyncio.run(_main(parser.parse_args()))
+    args = parser.parse_args()
+    run_on_database(args.database_url, "replay-bench-", lambda url: _print_bench(url, args.events, args.runs))

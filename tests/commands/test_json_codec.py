@@ -34,3 +34,9 @@ def test_long_integers_beside_floats_stay_exact(raw: str | bytes) -> None:
     value = json_codec.loads(raw)
     assert value == json.loads(raw)
     assert json.loads(json_codec.dumps(value)) == json.loads(raw)
+
+
+@pytest.mark.parametrize("number", [9223372036854775808, -9223372036854775809, 18446744073709551616, 2**70])
+def test_integers_of_nineteen_digits_and_more_stay_integers(number: int) -> None:
+    for raw in (f'{{"x": [{number}]}}', f'{{"x": [{number}]}}'.encode()):
+        assert json_codec.loads(raw) == {"x": [number]} and isinstance(json_codec.loads(raw)["x"][0], int)

@@ -8,11 +8,14 @@ import contextlib
 from typing import Any
 
 import asyncpg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskstream.api.context import AppContext
-from taskstream.commands.store import head_position
+from taskstream.commands import store
+from taskstream.commands.store import head_position, snapshot_of_log
+from taskstream.projections import replay_streams
 from taskstream.projections.audit import AuditTrail
 from taskstream.projections.replay import replay, replay_model
 from taskstream.projections.subscription import LogSubscription
@@ -110,6 +113,25 @@ async def test_random_command_sequences_rebuild_to_the_live_models(
     after = await _all_tables(ctx)
     assert {t: after[t] for t in after if not t.startswith(("task_audit", "audit"))} == \
         {t: before[t] for t in before if not t.startswith(("task_audit", "audit"))}
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+async def test_replay_in_parts_with_streams_over_several_rows_equals_the_live_one(
+        ctx: AppContext, tenant: Tenant, database_url: str, monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
+    monkeypatch.setattr(store, "STREAM_ROW_EVENTS", 2)
+    monkeypatch.setattr(replay_streams, "PARTS", parts)
+    queue = await _queue(tenant)
+    tasks: list[str] = []
+    for i, op in enumerate(OPS * 2):
+        await apply_op(tenant, tasks, queue, op, i * 5)
+    await ctx.pool.execute("ANALYZE events")
+    async with ctx.pool.acquire() as conn, snapshot_of_log(conn) as log:
+        assert len(await log.stream_bounds(parts)) == parts - 1, "the log splits into `parts` parts"
+    before = await _all_tables(ctx)
+
+    assert (await replay_model(database_url, "tasks", progress=False)).swapped
+
+    assert await _all_tables(ctx) == before
 
 
 async def test_replay_while_writers_write_ends_equal_to_the_log(
