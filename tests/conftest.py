@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,23 @@ async def ctx(database_url: str) -> AsyncIterator[AppContext]:
     await pool.close()
 
 
+@asynccontextmanager
+async def scratch_database(database_url: str, prefix: str) -> AsyncIterator[str]:
+    """The URL of a fresh, migrated database beside the test session's, dropped on exit."""
+    name = f"{prefix}_{new_id()[:8]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        await conn.close()
+        yield url
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
 async def raw_log_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a separate, migrated database for tests that append raw events outside any command.
@@ -76,18 +94,10 @@ async def raw_log_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     Why separate: the shared database's log must stay a valid history (every task stream starts with
     TaskCreated and matches the read model), because replay and audit tests fold all of it.
     """
-    name = f"raw_log_{new_id()[:8]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-    conn = await asyncpg.connect(url)
-    await migrate(conn)
-    await conn.close()
-    pool = await create_pool(url)
-    yield pool
-    await pool.close()
-    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await admin.close()
+    async with scratch_database(database_url, "raw_log") as url:
+        pool = await create_pool(url)
+        yield pool
+        await pool.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -21,7 +20,7 @@ from taskstream.api.auth import CACHE_SECONDS, Authenticator
 from taskstream.api.auth_settings import AuthSettings
 from taskstream.api.context import AppContext
 from taskstream.api.credentials_cli import run_credentials
-from taskstream.api.database import create_pool, migrate
+from taskstream.api.database import create_pool
 from taskstream.commands.accounts import (
     add_credentials,
     bootstrap,
@@ -31,6 +30,7 @@ from taskstream.commands.accounts import (
     token_secret,
 )
 from taskstream.schemas.ids import new_id
+from tests.conftest import scratch_database
 
 
 class Clock:
@@ -92,19 +92,13 @@ async def server(ctx: AppContext) -> AsyncIterator[Server]:
 @pytest.fixture
 async def own_database(database_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool, str]]:
     """A separate bootstrapped database (url, pool, token secret): rotating its secret touches no other test."""
-    name = f"grants_{new_id()[:8]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-    conn = await asyncpg.connect(url)
-    await migrate(conn)
-    boot = await bootstrap(conn, None, None)
-    await conn.close()
-    pool = await create_pool(url)
-    yield url, pool, boot.token_secret
-    await pool.close()
-    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await admin.close()
+    async with scratch_database(database_url, "grants") as url:
+        conn = await asyncpg.connect(url)
+        boot = await bootstrap(conn, None, None)
+        await conn.close()
+        pool = await create_pool(url)
+        yield url, pool, boot.token_secret
+        await pool.close()
 
 
 def claims_of(token: str) -> dict[str, Any]:

@@ -9,17 +9,15 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from taskstream.api.database import migrate
 from taskstream.commands import store
 from taskstream.commands.store import StreamRow, snapshot_of_log
 from taskstream.projections import replay_streams
 from taskstream.projections.replay import replay_model
-from taskstream.schemas.ids import new_id
+from tests.conftest import scratch_database
 
 BIG = 123456789012345678901  # beyond 64 bits: orjson alone would read it as a float
 
@@ -27,16 +25,8 @@ BIG = 123456789012345678901  # beyond 64 bits: orjson alone would read it as a f
 @pytest.fixture
 async def log_url(database_url: str) -> AsyncIterator[str]:
     """A fresh, migrated database of this test's own."""
-    name = f"replay_streams_{new_id()[:8]}"
-    admin = await asyncpg.connect(database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-    conn = await asyncpg.connect(url)
-    await migrate(conn)
-    await conn.close()
-    yield url
-    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    await admin.close()
+    async with scratch_database(database_url, "replay_streams") as url:
+        yield url
 
 
 async def append(conn: asyncpg.Connection, stream_id: str, version: int, type_name: str, data: dict[str, Any]
