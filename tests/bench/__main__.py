@@ -173,7 +173,9 @@ def cpu_per_request(sampler: CpuSampler | None, start: Any, result: LoadResult) 
         return ""
     split = sampler.split(start)
     app, postgres = (split.server * 1000 / result.rps, split.postgres * 1000 / result.rps)
-    return f"CPU/request: app {app:.2f} ms, PostgreSQL {postgres:.2f} ms"
+    # A backend that exited during the run takes its CPU out of the tree's sum: the difference can go below zero.
+    shown = f"{postgres:.2f} ms" if postgres >= 0 else "n/a (a backend exited)"
+    return f"CPU/request: app {app:.2f} ms, PostgreSQL {shown}"
 
 
 STATEMENTS: list[bool] = []  # non-empty with --statements
