@@ -15,7 +15,6 @@ import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import orjson
@@ -40,6 +39,7 @@ from taskstream.api.validation import validate_request
 from taskstream.commands.session import Actor
 from taskstream.schemas.contract import Version
 from taskstream.schemas.errors import ApiError, validation_error
+from taskstream.schemas.ids import call_id as new_call_id
 
 log = logging.getLogger("taskstream.api")
 JSON = "application/json"
@@ -51,7 +51,7 @@ def _reply(body: bytes, status: int, extra_headers: dict[str, str] | None = None
 
 
 async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
-    call_id = uuid4().hex
+    call_id = new_call_id()
     trx = request.headers.get("x-clearml-trx") or request.headers.get("x-trains-trx") or call_id
     note(request, trx=trx)
     path: RequestPath | None = None
@@ -91,7 +91,7 @@ async def handle(request: Request, ctx: AppContext, limits: Limits) -> Response:
         call = Call(endpoint=path.endpoint, requested=path.requested,
                     actor=grant.actor if grant else None,  # type: ignore[arg-type]
                     data=validate_request(endpoint, data, limits.max_batch_ids), ctx=ctx, batched=batched,
-                    idempotency_key=idempotency_key(request), request_id=uuid4().hex, grant=grant)
+                    idempotency_key=idempotency_key(request), request_id=new_call_id(), grant=grant)
         result = await handler(call)
         cookies = result.pop("__cookies__", None) if isinstance(result, dict) else None
         response = _reply(envelope(endpoint=path.endpoint, requested_text=path.requested_text,
