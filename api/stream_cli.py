@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from taskstream.api.gc_settings import settle_garbage_collector
 from taskstream.projections.replay_models import READ_MODELS
 
 
@@ -33,6 +34,7 @@ def relay(args: argparse.Namespace) -> int:
     if not args.kafka:
         raise SystemExit("taskstream relay: give --kafka BOOTSTRAP (or env TASKSTREAM_KAFKA_BOOTSTRAP)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settle_garbage_collector()
     return _with_database(args, lambda url: Relay(url, args.kafka, topic_prefix=args.topic_prefix).run())
 
 
@@ -48,6 +50,7 @@ def subscribe(args: argparse.Namespace) -> int:
     from taskstream.projections.subscription import KafkaSubscription, LogSubscription
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settle_garbage_collector()
 
     async def work(url: str) -> int:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
