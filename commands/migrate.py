@@ -14,6 +14,7 @@ words after it, so they are refused.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,3 +74,19 @@ async def pending(conn: asyncpg.Connection, folders: Sequence[Path]) -> list[str
         return [name for name, _ in plan(folders)]
     done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
     return [name for name, _ in plan(folders) if name not in done]
+
+
+async def drop_database(admin: asyncpg.Connection, name: str, attempts: int = 40) -> None:
+    """Drop database `name` (a scratch database of a test, bench or simulation), ending what is still connected.
+
+    Why retried: `WITH (FORCE)` refuses to terminate a backend of another role — an autovacuum worker busy in that
+    database has none — with "permission denied to terminate process" (seen once in CI); the worker is done within
+    moments, so the drop is tried again, up to `attempts` times 0.25 s apart."""
+    for attempt in range(attempts):
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.25)

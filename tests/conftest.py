@@ -25,6 +25,7 @@ from taskstream.api.context import AppContext
 from taskstream.api.database import EmbeddedPostgres, create_pool, migrate
 from taskstream.commands.accounts import add_credentials, bootstrap, create_user, generate_key_pair
 from taskstream.commands.database_roles import APP_ROLE
+from taskstream.commands.migrate import drop_database
 from taskstream.schemas.contract import load_contract
 from taskstream.schemas.ids import new_id
 
@@ -83,7 +84,7 @@ async def scratch_database(database_url: str, prefix: str) -> AsyncIterator[str]
         await conn.close()
         yield url
     finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await drop_database(admin, name)
         await admin.close()
 
 

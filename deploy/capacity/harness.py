@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # tests.bench.processes starts `taskstream serve` the way `make bench` does
     sys.path.insert(0, str(REPO))
 
+from taskstream.commands.migrate import drop_database  # noqa: E402
 from tests.bench.processes import ServerProcess, free_port, start_taskstream  # noqa: E402
 
 
@@ -122,8 +123,9 @@ async def scratch_database(server_url: str) -> AsyncIterator[Database]:
         await conn.close()
         yield Database(url, url, postmaster, await _create_statements_extension(url), await _create_walinspect(url))
     finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await drop_database(admin, name)
         await admin.close()
+
 
 
 def database(server_url: str | None) -> Any:
