@@ -79,9 +79,10 @@ async def pending(conn: asyncpg.Connection, folders: Sequence[Path]) -> list[str
 async def drop_database(admin: asyncpg.Connection, name: str, attempts: int = 40) -> None:
     """Drop database `name` (a scratch database of a test, bench or simulation), ending what is still connected.
 
-    Why retried: `WITH (FORCE)` refuses to terminate a backend of another role — an autovacuum worker busy in that
-    database has none — with "permission denied to terminate process" (seen once in CI); the worker is done within
-    moments, so the drop is tried again, up to `attempts` times 0.25 s apart."""
+    Why retried: `WITH (FORCE)` refuses to terminate a backend of a role the caller has no privileges of, with
+    "permission denied to terminate process" (seen once in CI, from the capacity simulation's scratch database;
+    PostgreSQL's check also refuses an autovacuum worker, which has no role, the likeliest such backend there); such
+    a backend is gone within moments, so the drop is tried again, up to `attempts` times 0.25 s apart."""
     for attempt in range(attempts):
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
