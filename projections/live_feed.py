@@ -221,9 +221,14 @@ class LiveFeed:
         await self.started.wait()
         self.wake()
         if self.resting and after is not None and after > self.position:
-            # A page from a process ahead of this resting follower: nothing is kept here, so start reading there.
-            self.buffer.clear()
-            self.floor = self.position = after
+            # A page from a process ahead of this resting follower: nothing is kept here, so start reading there —
+            # if the log has reached it (the position is the browser's to send: one made up past the log's end would
+            # otherwise leave this follower skipping every change until the log got there).
+            async with self.pool.acquire() as conn:
+                head = await latest_readable(conn)
+            if self.resting and not self.listeners and head is not None and self.position < after <= head:
+                self.buffer.clear()
+                self.floor = self.position = after
         # Why wait: with several server processes the page may come from one whose follower is a little ahead of
         # this one's (positions are the shared log's); a position this process never reaches is another log's.
         for _ in range(CATCH_UP_POLLS):

@@ -159,3 +159,16 @@ async def test_a_resting_feed_starts_at_a_newer_position_from_another_process(ct
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_position_beyond_the_log_does_not_move_a_resting_feed(quiet_feed: LiveFeed, tenant: Tenant) -> None:
+    """`Last-Event-ID` is the browser's to send: a made-up position past the log's end answers "reload" and leaves
+    the follower where it was, so other browsers still get every change."""
+    await _until(lambda: quiet_feed.resting)
+    before = quiet_feed.position
+    assert not await quiet_feed.subscribe(Listener(tenant.company), parse_position(f"{2**62}-{2**62}"))
+    assert quiet_feed.position < parse_position(f"{2**62}-0")  # type: ignore[operator]
+    watcher = Listener(tenant.company)
+    assert await quiet_feed.subscribe(watcher, None)
+    task_id = await tenant.create_task("after a made-up position")
+    assert (await _next(watcher, task_id)).type == "TaskCreated" and quiet_feed.position >= before
