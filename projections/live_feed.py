@@ -225,8 +225,8 @@ class LiveFeed:
             # if the log has reached it (the position is the browser's to send: one made up past the log's end would
             # otherwise leave this follower skipping every change until the log got there).
             async with self.pool.acquire() as conn:
-                head = await latest_readable(conn)
-            if self.resting and not self.listeners and head is not None and self.position < after <= head:
+                log_end = await latest_readable(conn)
+            if self.resting and not self.listeners and log_end is not None and self.position < after <= log_end:
                 self.buffer.clear()
                 self.floor = self.position = after
         # Why wait: with several server processes the page may come from one whose follower is a little ahead of
