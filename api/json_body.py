@@ -20,14 +20,13 @@ from typing import Any
 
 import orjson
 
+from taskstream.schemas import json_codec
 from taskstream.schemas.errors import ApiError, validation_error
 
 MAX_DEPTH = 64
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 BAD_JSON = "The browser (or proxy) sent a request that this server could not understand."
 
-# An integer literal of 19+ digits may exceed int64 (orjson silently turns those past 2**64 into floats).
-_LONG_DIGITS = re.compile(rb"\d{19,}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -99,7 +98,7 @@ def loads(body: bytes) -> Any:
         value = _strict(body)  # tells why orjson refused it: a number, a constant, or plain bad JSON
         _check_strings(value)  # orjson refuses lone surrogates that Python's parser accepts
     else:
-        if _LONG_DIGITS.search(body):
+        if json_codec.long_integer_in(body):  # may exceed int64 (orjson reads those past 2**64 as floats)
             _strict(body)
         if b"\\u0000" in body:
             _check_strings(value)

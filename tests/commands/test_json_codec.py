@@ -40,3 +40,31 @@ def test_long_integers_beside_floats_stay_exact(raw: str | bytes) -> None:
 def test_integers_of_nineteen_digits_and_more_stay_integers(number: int) -> None:
     for raw in (f'{{"x": [{number}]}}', f'{{"x": [{number}]}}'.encode()):
         assert json_codec.loads(raw) == {"x": [number]} and isinstance(json_codec.loads(raw)["x"][0], int)
+
+
+@pytest.mark.parametrize("raw", ['{\n  "x":\n123456789012345678901234}', '[\t-12345678901234567890123]',
+                                 '{"a": 0.12345678901234567890123, "b": 12345678901234567890123}',
+                                 '{"s": "v1.12345678901234567890123", "n":\r98765432109876543210}'])
+def test_long_integers_after_any_json_separator_stay_exact(raw: str) -> None:
+    value = json_codec.loads(raw)
+    assert value == json.loads(raw)
+    assert [v for v in (value.values() if isinstance(value, dict) else value) if isinstance(v, int)]
+
+
+def test_any_mix_of_long_numbers_reads_as_the_standard_library_reads_it() -> None:
+    import random
+
+    rng = random.Random(13)
+    digits = "0123456789"
+
+    def number() -> str:
+        whole = rng.choice("123456789") + "".join(rng.choice(digits) for _ in range(rng.randrange(0, 26)))
+        fraction = "." + "".join(rng.choice(digits) for _ in range(rng.randrange(1, 26))) if rng.random() < .5 else ""
+        exponent = f"e{rng.randrange(-5, 5)}" if rng.random() < .2 else ""
+        return rng.choice(["", "-"]) + whole + fraction + exponent
+
+    for _ in range(2000):
+        items = [number() if rng.random() < .8 else f'"k{number()}"' for _ in range(rng.randrange(1, 6))]
+        raw = "[" + rng.choice([",", ", ", ",\n "]).join(items) + "]"
+        assert json_codec.loads(raw) == json.loads(raw), raw
+        assert json_codec.loads(raw.encode()) == json.loads(raw), raw
