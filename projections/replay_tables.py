@@ -5,8 +5,8 @@ that own one): PostgreSQL builds an index over loaded rows by one sort, several 
 row by row (measured on the task read model: 1.6 s after the load against 4.5 s during it, per 10^5 rows). Every
 index and index-backed constraint of the live table is then created on the shadow with the live definition, so
 the swap's name matching (`replay._index_renames`) finds each one. Defaults, generated columns, NOT NULL and
-CHECK constraints come with `LIKE ... INCLUDING ALL`; storage parameters (`toast_tuple_target`, which LIKE does
-not copy) are set on the shadow from the live table's.
+CHECK constraints come with `LIKE ... INCLUDING ALL`; storage parameters (`toast_tuple_target`) and triggers (the
+task read model's `search`, migration 016), which LIKE does not copy, are given to the shadow from the live table's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 import asyncpg
 
 INDEX_DEF = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (.*)$")
+TRIGGER_DEF = re.compile(r"^(CREATE (?:CONSTRAINT )?TRIGGER \S+ .*? ON )\S+( .*)$")
 
 # Indexes of a table, with the constraint owning each one (primary key, unique, exclusion), if any.
 _INDEXES = """
@@ -38,6 +39,12 @@ async def create_shadows(conn: asyncpg.Connection, live_tables: tuple[str, ...],
         options = await conn.fetchval("SELECT reloptions FROM pg_class WHERE oid = $1::regclass", live)
         if options:
             await conn.execute(f"ALTER TABLE {shadow} SET ({', '.join(options)})")
+        for (definition,) in await conn.fetch("SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+                                              "WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY oid", live):
+            match = TRIGGER_DEF.match(definition)
+            if match is None:
+                raise ValueError(f"unexpected trigger definition on {live}: {definition}")
+            await conn.execute(f"{match.group(1)}{shadow}{match.group(2)}")
 
 
 async def _statements(conn: asyncpg.Connection, live: str, shadow: str) -> tuple[list[str], list[str]]:
