@@ -60,10 +60,12 @@ class StateStore(Protocol):
     ) -> None: ...
 
     def projection_statement(
-        self, stream_id: str, version: int, doc: dict[str, Any] | None
+        self, stream_id: str, version: int, doc: dict[str, Any] | None, stored: bool = False
     ) -> store.Statement | None:
         """What `project` writes, as one statement numbered from $1 that `commands.store.append` runs together
-        with the append (one round trip instead of two); None (the default) to have `project` run after it."""
+        with the append (one round trip instead of two); None (the default) to have `project` run after it.
+        `stored`: the stream's row was read under the stream's lock in this transaction (so it is there), and
+        may be updated in place rather than upserted."""
         return None
 
     def projection_statement_many(
@@ -141,7 +143,8 @@ class CommandSession:
         version = stream.version + len(events)
         projector = self.stores[kind]
         merged_metadata = {**self.metadata, **(metadata or {})}
-        statement = projector.projection_statement(stream.id, version, doc)
+        # A loaded stream of version > 0 is a row read under its lock (`load`, `load_many`): it is still there.
+        statement = projector.projection_statement(stream.id, version, doc, stored=stream.version > 0)
         if statement is not None:
             # One round trip: the append and the read-model write in one statement.
             await store.append(self.conn, stream.id, stream.version, events, merged_metadata, then=statement)
