@@ -150,26 +150,33 @@ async def answer(request: Request) -> Response:
     return await handle(request, request.app.state.ctx, request.app.state.limits)
 
 
-class EndpointShortcut:
-    """Calls of a known endpoint (`/tasks.create`, `/v2.23/tasks.create`) go straight to `answer`, around the router.
+async def _answer_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    response = await answer(Request(scope, receive))
+    await response(scope, receive, send)
+
+
+class TaskstreamApp(FastAPI):
+    """The app: calls of a known endpoint (`/tasks.create`, `/v2.23/tasks.create`) go straight to `answer` (with
+    `Observability` around it), around FastAPI's middleware stack and router.
 
     Why: the router tries every route in order (files, the web UI, docs, health) before the catch-all matches, and
-    FastAPI's request handling around the endpoint function does nothing this route uses; together they were about
+    the layers around it (FastAPI's telemetry hook, the server-error, telemetry and body-limit middlewares, the
+    request handling around an endpoint function) do nothing these calls use: `answer` reads the body within the
+    server's own limits (`api.limits`) and turns every failure into the ClearML envelope. Together they were about
     a fifth of the API process's time per command (py-spy, README "Performance"). What the route would do for these
-    paths is exactly `answer`, so the reply is the same; every other path (and OPTIONS) takes the router as before.
+    paths is exactly `answer`, so the reply is the same; every other path (and OPTIONS) takes the stack as before.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    _shortcut: ASGIApp = Observability(_answer_asgi)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ENDPOINT_METHODS:
             match = ENDPOINT_PATH.match(scope["path"])
             if match is not None and match["endpoint"] in HANDLERS:
-                response = await answer(Request(scope, receive))
-                await response(scope, receive, send)
+                scope["app"] = self  # what Starlette sets: `request.app.state` holds the context
+                await self._shortcut(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def check_cookie_request(request: Request) -> None:
@@ -261,8 +268,7 @@ def create_app(make_context: Any, limits: Limits | None = None, files: FileSetti
             async with web_running(app):  # the web UI's live feed
                 yield
 
-    app = FastAPI(title="taskstream", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(EndpointShortcut)  # inside Observability: added first, so it wraps closer to the routes
+    app = TaskstreamApp(title="taskstream", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(Observability)
     app.state.limits = limits or Limits.from_env()
 
