@@ -7,7 +7,6 @@ Filters are those of the reference's model listing: `id` and the list fields (`t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -18,6 +17,7 @@ from taskstream.projections.query.list_filters import list_condition
 from taskstream.projections.query.ordering import column_order
 from taskstream.projections.query.paging import page_window
 from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
+from taskstream.schemas import json_codec
 from taskstream.schemas.errors import validation_error
 
 HIDDEN = ("ui_cache", "company_origin", "unique_metrics")
@@ -82,7 +82,7 @@ async def list_models(pool: asyncpg.Pool, company: str, data: dict[str, Any], re
     sql, args = compile_get_all(data, company, allow_public)
     only = data.get("only_fields")
     spec = dotted_spec(only) if isinstance(only, list) and only else None
-    return [for_output(json.loads(r["doc"]), spec, requested) for r in await fetch_bounded(pool, sql, args)]
+    return [for_output(json_codec.loads(r["doc"]), spec, requested) for r in await fetch_bounded(pool, sql, args)]
 
 
 async def model_by_id(pool: asyncpg.Pool, company: str, model_id: str,
@@ -90,4 +90,4 @@ async def model_by_id(pool: asyncpg.Pool, company: str, model_id: str,
     """The model, if it is the company's or public; else None."""
     raw = await pool.fetchval("SELECT doc FROM models WHERE id = $1 AND company = ANY($2::text[])",
                               model_id, [company, ""])
-    return None if raw is None else for_output(dict(json.loads(raw)), None, requested)
+    return None if raw is None else for_output(dict(json_codec.loads(raw)), None, requested)

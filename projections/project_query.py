@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -12,6 +11,7 @@ from taskstream.projections.query.execution import fetch_bounded
 from taskstream.projections.query.fields import dotted_spec, shape
 from taskstream.projections.query.paging import page_window
 from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
+from taskstream.schemas import json_codec
 
 
 def compile_get_all(data: dict[str, Any], company: str) -> tuple[str, list[Any]]:
@@ -30,11 +30,11 @@ async def list_projects(pool: asyncpg.Pool, company: str, data: dict[str, Any]) 
     sql, args = compile_get_all(data, company)
     only = data.get("only_fields")
     spec = dotted_spec(only if isinstance(only, list) else None)  # checked before the query runs
-    return [shape(json.loads(r["doc"]), spec) for r in await fetch_bounded(pool, sql, args)]
+    return [shape(json_codec.loads(r["doc"]), spec) for r in await fetch_bounded(pool, sql, args)]
 
 
 async def project_by_id(pool: asyncpg.Pool, company: str, project_id: str) -> dict[str, Any] | None:
     """The project, if it is the company's or public; else None."""
     raw = await pool.fetchval("SELECT doc FROM projects WHERE id = $1 AND company = ANY($2::text[])",
                               project_id, [company, ""])
-    return None if raw is None else dict(json.loads(raw))
+    return None if raw is None else dict(json_codec.loads(raw))

@@ -6,7 +6,6 @@ the projection asks for them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -17,6 +16,7 @@ from taskstream.projections.query.list_filters import list_condition
 from taskstream.projections.query.ordering import column_order
 from taskstream.projections.query.paging import page_window
 from taskstream.projections.query.sql import SqlBuilder, add_ids, add_regex, select_page
+from taskstream.schemas import json_codec
 from taskstream.schemas.errors import ApiError, validation_error
 
 QUEUE_FIELDS = frozenset({"id", "name", "user", "company", "created", "last_update", "tags", "system_tags",
@@ -82,7 +82,7 @@ async def list_queues(pool: asyncpg.Pool, company: str, data: dict[str, Any]) ->
     unknown fields, an invalid regex and bad paging."""
     spec = field_spec(data)
     sql, args = compile_get_all(data, company, spec)
-    return [shape(json.loads(r["doc"]), spec) for r in await fetch_bounded(pool, sql, args)]
+    return [shape(json_codec.loads(r["doc"]), spec) for r in await fetch_bounded(pool, sql, args)]
 
 
 async def queue_by_id(pool: asyncpg.Pool, company: str, queue_id: str,
@@ -93,4 +93,4 @@ async def queue_by_id(pool: asyncpg.Pool, company: str, queue_id: str,
     raw = await pool.fetchval(
         f"SELECT doc || jsonb_build_object('entries', {entries_sql('$1', '$3' if limit else None)}) "
         "FROM queues WHERE id = $1 AND company = $2", queue_id, company, *limit)
-    return None if raw is None else dict(json.loads(raw))
+    return None if raw is None else dict(json_codec.loads(raw))

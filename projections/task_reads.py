@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
+
+from taskstream.schemas import json_codec
 
 
 async def task_document(pool: asyncpg.Pool | asyncpg.Connection, task_id: str,
@@ -14,7 +15,7 @@ async def task_document(pool: asyncpg.Pool | asyncpg.Connection, task_id: str,
     """The task's document, or None when it does not exist or is another company's private task."""
     raw = await pool.fetchval("SELECT doc FROM tasks WHERE id = $1 AND company = ANY($2::text[])",
                               task_id, [company, ""])
-    return None if raw is None else dict(json.loads(raw))
+    return None if raw is None else dict(json_codec.loads(raw))
 
 
 async def task_owner(pool: asyncpg.Pool, task_id: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ scroll state in the same transaction."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +12,7 @@ import asyncpg
 from taskstream.projections.query.execution import bounded
 from taskstream.projections.task_query.compiler import QueryOptions, compile_get_all
 from taskstream.projections.task_query.scroll import advance, open_window
+from taskstream.schemas import json_codec
 
 
 async def fetch_tasks(pool: asyncpg.Pool, company: str, data: dict[str, Any], options: QueryOptions,
@@ -27,8 +27,8 @@ async def fetch_tasks(pool: asyncpg.Pool, company: str, data: dict[str, Any], op
             sql, args = compile_get_all(data, company, query_options)
             rows = await conn.fetch(sql, *args)
             if window is None:
-                return [json.loads(r[0]) for r in rows], None
+                return [json_codec.loads(r[0]) for r in rows], None
             await advance(conn, window, len(rows))
-            return [json.loads(r[0]) for r in rows], window.scroll_id
+            return [json_codec.loads(r[0]) for r in rows], window.scroll_id
 
         return await bounded(conn, read)

@@ -6,13 +6,13 @@ company-or-public scope; a reference that cannot be found stays `{"id": …}`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
 
 from taskstream.projections.query.fields import FieldSpec, shape
 from taskstream.projections.task_query.fields import expand_references
+from taskstream.schemas import json_codec
 
 _LOOKUPS = {
     "project": "SELECT id, doc FROM projects WHERE id = ANY($1::text[]) AND company = ANY($2::text[])",
@@ -36,7 +36,7 @@ async def apply_joins(conn: asyncpg.Connection | asyncpg.Pool, tasks: list[dict[
         if not ids:
             continue
         rows = await conn.fetch(_LOOKUPS[ref], ids, [company, ""])
-        found = {r["id"]: json.loads(r["doc"]) for r in rows}
+        found = {r["id"]: json_codec.loads(r["doc"]) for r in rows}
         for task in tasks:
             target = task.get(ref)
             if isinstance(target, dict) and target.get("id") in found:
