@@ -12,7 +12,7 @@ Options (each also settable by environment variable, flag wins):
   --listing-rows   BENCH_LISTING_ROWS   tasks of the listing company, loaded before the servers start, for the
                    get_all lines (1 client beside its SQL; 32 clients beside get_by_id) (default 200000; the
                    issue's size is 1000000, whose load alone took 15 min on the shared machine; 0 skips)
-  --listing-queries BENCH_LISTING_QUERIES  single-client get_all queries per shape (default 300)
+  --listing-queries BENCH_LISTING_QUERIES  single-client get_all queries per shape (default 300; 0 skips them)
   --ingest-seconds BENCH_INGEST_SECONDS  measured seconds per side of the events.add_batch bench (default 8; 0 skips)
   --replay-events  BENCH_REPLAY_EVENTS  events for the replay bench (default 300000; the issue's size is 1000000;
                    0 skips it)
@@ -346,7 +346,7 @@ def consumer_rate(args: argparse.Namespace, server: Target) -> float:
 async def run_http_parts(args: argparse.Namespace, uri: str, server: Target) -> None:
     """The parts that need the running server beside the scenarios: single-client listing beside its SQL,
     ingestion beside COPY, command → Kafka consumer latency."""
-    if args.listing_rows and "authorization" in LISTING_AUTHORIZATION:
+    if args.listing_rows and args.listing_queries > 0 and "authorization" in LISTING_AUTHORIZATION:
         print(f"\nget_all, 1 client over HTTP, {args.listing_rows} tasks, beside the same SQL on asyncpg")
         await listing.measure_pages(uri, listing.over_http(server.query_port, LISTING_AUTHORIZATION["authorization"]),
                                     args.listing_queries)
