@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=int(os.environ.get("TASKSTREAM_PORT", "8008")),
                      help="port to listen on (env TASKSTREAM_PORT, default 8008)")
     run.add_argument("--log-level", default="warning", help="log level (default warning)")
-    run.add_argument("--log-format", choices=FORMATS, default=_log_format_default(),
+    run.add_argument("--log-format", type=parse_log_format, default=os.environ.get("TASKSTREAM_LOG_FORMAT", "text"),
                      help="text (default), or json: one JSON object per line, with a line per request (trx, "
                           "company, endpoint, status, duration) (env TASKSTREAM_LOG_FORMAT)")
     run.add_argument("--workers", type=parse_workers, default=os.environ.get("TASKSTREAM_WORKERS", "1"),
@@ -163,9 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log_format_default() -> str:
-    value = os.environ.get("TASKSTREAM_LOG_FORMAT", "text").strip().lower()
-    return value if value in FORMATS else "text"
+def parse_log_format(value: str) -> str:
+    """`--log-format` (or TASKSTREAM_LOG_FORMAT, which argparse parses the same way): one of FORMATS, any case.
+
+    Why refused rather than text: a log collector set up for JSON lines would get text from a typo, silently."""
+    chosen = value.strip().lower()
+    if chosen not in FORMATS:
+        raise argparse.ArgumentTypeError(f"must be {' or '.join(FORMATS)} (also in TASKSTREAM_LOG_FORMAT; "
+                                         f"got {value!r})")
+    return chosen
 
 
 HOME_HELP = "data directory of the embedded PostgreSQL (env TASKSTREAM_HOME, default ./.taskstream)"

@@ -87,6 +87,20 @@ def test_log_format_from_the_flag_or_the_environment(monkeypatch: pytest.MonkeyP
     assert build_parser().parse_args(["serve", "--log-format", "text"]).log_format == "text"
 
 
+def test_a_log_format_the_server_does_not_know_is_refused_by_name(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in TASKSTREAM_LOG_FORMAT must not silently give text logs to a collector that expects JSON."""
+    monkeypatch.setenv("TASKSTREAM_LOG_FORMAT", "jsno")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve"])
+    err = capsys.readouterr().err
+    assert "TASKSTREAM_LOG_FORMAT" in err and "'jsno'" in err and "json" in err
+    monkeypatch.setenv("TASKSTREAM_LOG_FORMAT", " JSON ")
+    assert build_parser().parse_args(["serve"]).log_format == "json"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--log-format", "yaml"])
+
+
 def test_serve_help_explains_workers(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--help"])
