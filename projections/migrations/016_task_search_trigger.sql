@@ -26,8 +26,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             '[[:punct:]]+', ' ', 'g')), 'D')
 $$;
 
+-- SET search_path FROM CURRENT: the trigger finds `task_search` whatever the writing session's search_path (a
+-- data-only `pg_dump` restore writes with search_path = '').
 CREATE FUNCTION tasks_fill_search() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.name IS NOT DISTINCT FROM OLD.name
             AND NEW.comment IS NOT DISTINCT FROM OLD.comment

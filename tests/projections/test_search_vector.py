@@ -50,3 +50,20 @@ async def test_replay_rebuilds_the_vector_and_writes_after_it_keep_it(ctx: AppCo
     await tenant.call("tasks.edit", task=task, name="kappa run")  # the swapped-in table has the trigger
     assert await ctx.pool.fetch(_STALE, [task]) == []
     assert await _found(tenant, "kappa") == [task] and await _found(tenant, "theta") == []
+
+
+async def test_the_vector_is_kept_whatever_the_session_search_path(ctx: AppContext, tenant: Tenant) -> None:
+    """A data-only `pg_dump` restore writes with `search_path = ''`; the trigger must still find its function.
+    (Rolled back: a write that bypasses the log would leave the read model unlike a replay of it.)"""
+    task = await tenant.create_task("lambda run")
+    async with ctx.pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute("SET LOCAL search_path = ''")
+            await conn.execute("UPDATE public.tasks SET name = 'mu run' WHERE id = $1", task)
+            row = await conn.fetchrow("SELECT search::text AS search, public.task_search(id, name, comment, doc)::text "
+                                      "AS expected FROM public.tasks WHERE id = $1", task)
+        finally:
+            await transaction.rollback()
+    assert row["search"] == row["expected"] and "'mu'" in row["search"]
